@@ -1,0 +1,1 @@
+"""Chat: prompts from the tokenizer's chat template, streaming generation, N-way comparison."""

@@ -1,0 +1,129 @@
+"""Saved datasets: ``workspace/datasets/<name>/data.jsonl`` + ``meta.json``.
+
+One row is ``{"messages": [{"role": "system"|"user"|"assistant", "content": str}, ...]}``
+(canonical form, see DESIGN.md). Saving is atomic: the folder is written aside and renamed
+into place, so a failed save leaves the previous dataset byte-identical.
+
+    >>> save_dataset("demo", [{"messages": [...]}], source="assistant generator")  # doctest: +SKIP
+    DatasetInfo(name='demo', rows=1, ...)
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from core import workspace
+from core.errors import UserError
+
+DATA_FILE = "data.jsonl"
+META_FILE = "meta.json"
+
+
+@dataclass
+class DatasetInfo:
+    name: str
+    rows: int
+    source: str
+    created: float
+    sha256: str = ""
+    tokens: int | None = None  # filled by stats when a tokenizer measured it
+    extra: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def dataset_dir(name: str) -> Path:
+    return workspace.datasets_dir() / workspace.check_name(name, "dataset name")
+
+
+def exists(name: str) -> bool:
+    return workspace.is_safe_name(name) and (workspace.datasets_dir() / name / DATA_FILE).exists()
+
+
+def save_dataset(
+    name: str, rows: list[dict], *, source: str, extra: dict | None = None, overwrite: bool = True
+) -> DatasetInfo:
+    """Write rows + meta atomically and return the new meta."""
+    target = dataset_dir(name)
+    if target.exists() and not overwrite:
+        raise UserError(f"A dataset named {name!r} already exists.", field="name",
+                        hint="Pick another name or allow overwriting.")
+    if not rows:
+        raise UserError("Nothing to save: the dataset has no valid rows.")
+    staging = workspace.staging_dir(target)
+    try:
+        lines = [json.dumps(r, ensure_ascii=False) for r in rows]
+        body = ("\n".join(lines) + "\n").encode("utf-8")
+        (staging / DATA_FILE).write_bytes(body)
+        info = DatasetInfo(
+            name=target.name, rows=len(rows), source=source, created=time.time(),
+            sha256=hashlib.sha256(body).hexdigest(), extra=dict(extra or {}),
+        )
+        (staging / META_FILE).write_text(json.dumps(info.to_dict(), ensure_ascii=False, indent=2),
+                                         encoding="utf-8")
+        workspace.atomic_replace_dir(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return info
+
+
+def read_meta(name: str) -> DatasetInfo:
+    meta = workspace.read_json(dataset_dir(name) / META_FILE)
+    if not meta:
+        raise UserError(f"Dataset {name!r} not found.", hint="See the Datasets page or `python -m core data list`.")
+    known = {k: meta[k] for k in DatasetInfo.__dataclass_fields__ if k in meta}
+    return DatasetInfo(**known)
+
+
+def update_meta(name: str, **changes) -> DatasetInfo:
+    info = read_meta(name)
+    for key, value in changes.items():
+        if key in DatasetInfo.__dataclass_fields__:
+            setattr(info, key, value)
+        else:
+            info.extra[key] = value
+    workspace.atomic_write_json(dataset_dir(name) / META_FILE, info.to_dict())
+    return info
+
+
+def load_rows(name: str) -> list[dict]:
+    path = dataset_dir(name) / DATA_FILE
+    if not path.exists():
+        raise UserError(f"Dataset {name!r} not found.", field="dataset",
+                        hint="Create it on the Datasets page or with `python -m core data …`.")
+    return workspace.read_jsonl(path)
+
+
+def list_datasets() -> list[DatasetInfo]:
+    infos = []
+    for folder in sorted(workspace.datasets_dir().iterdir()):
+        if folder.name.startswith(".") or not (folder / DATA_FILE).exists():
+            continue
+        try:
+            infos.append(read_meta(folder.name))
+        except UserError:
+            continue
+    return sorted(infos, key=lambda i: i.created, reverse=True)
+
+
+def delete_dataset(name: str) -> None:
+    target = dataset_dir(name)
+    if not target.exists():
+        raise UserError(f"Dataset {name!r} not found.")
+    shutil.rmtree(target)
+
+
+def rename_dataset(old: str, new: str) -> None:
+    source, target = dataset_dir(old), dataset_dir(new)
+    if not source.exists():
+        raise UserError(f"Dataset {old!r} not found.")
+    if target.exists():
+        raise UserError(f"A dataset named {new!r} already exists.", field="name")
+    source.rename(target)
+    update_meta(new, name=new)

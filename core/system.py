@@ -1,0 +1,77 @@
+"""What this machine has: device, memory, library versions, free disk.
+
+Training and chat choose precision from here so the code stays device-agnostic:
+CUDA with bf16 where supported (fp16 otherwise), CPU with fp32.
+"""
+from __future__ import annotations
+
+import importlib.metadata
+import shutil
+from dataclasses import asdict, dataclass, field
+
+LIBRARIES = ("torch", "transformers", "peft", "bitsandbytes", "trl", "accelerate",
+             "sentence-transformers", "faiss-cpu", "streamlit")
+
+
+@dataclass
+class GpuInfo:
+    index: int
+    name: str
+    total_bytes: int
+
+
+@dataclass
+class SystemInfo:
+    device: str  # "cuda" | "cpu"
+    gpus: list[GpuInfo] = field(default_factory=list)
+    cpu_count: int = 0
+    ram_total_bytes: int = 0
+    ram_available_bytes: int = 0
+    disk_free_bytes: int = 0
+    versions: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def library_versions() -> dict[str, str]:
+    """Installed versions read from package metadata (no heavy import)."""
+    out = {}
+    for name in LIBRARIES:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def gpus() -> list[GpuInfo]:
+    import torch
+
+    if not torch.cuda.is_available():
+        return []
+    return [GpuInfo(i, torch.cuda.get_device_name(i), torch.cuda.get_device_properties(i).total_memory)
+            for i in range(torch.cuda.device_count())]
+
+
+def compute_dtype_name() -> str:
+    """bf16 on a GPU that supports it, fp16 on an older GPU, fp32 on CPU."""
+    import torch
+
+    if torch.cuda.is_available():
+        return "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
+    return "float32"
+
+
+def system_info(path_for_disk: str = ".") -> SystemInfo:
+    import os
+
+    import psutil
+
+    found = gpus()
+    memory = psutil.virtual_memory()
+    return SystemInfo(
+        device="cuda" if found else "cpu", gpus=found, cpu_count=os.cpu_count() or 0,
+        ram_total_bytes=memory.total, ram_available_bytes=memory.available,
+        disk_free_bytes=shutil.disk_usage(path_for_disk).free, versions=library_versions(),
+    )

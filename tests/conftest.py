@@ -1,0 +1,39 @@
+"""Shared fixtures: an empty workspace per test and tiny models built offline once per session."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PEER_DATA = ROOT.parent / "shared" / "datasets" / "peer"
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@pytest.fixture()
+def workbench_home(tmp_path, monkeypatch) -> Path:
+    """A fresh WORKBENCH_HOME for one test."""
+    home = tmp_path / "workspace"
+    monkeypatch.setenv("WORKBENCH_HOME", str(home))
+    monkeypatch.delenv("MODEL_DIRS", raising=False)
+    return home
+
+
+@pytest.fixture(scope="session")
+def tiny_model_path(tmp_path_factory) -> Path:
+    """demo-tiny built once per test session (random Llama + chat-template tokenizer)."""
+    from core.models.demo import build_demo_model
+
+    return build_demo_model(tmp_path_factory.mktemp("models") / "tiny-llama")
+
+
+@pytest.fixture()
+def peer_data() -> Path:
+    if not PEER_DATA.exists():
+        pytest.skip("shared/datasets/peer not present")
+    return PEER_DATA

@@ -1,0 +1,51 @@
+"""Page set-up shared by every page: language, text lookup, messages for user errors.
+
+Each page starts with ``lang = page_start("datasets.title")`` and then writes text with
+``tr("key")``. Pages must also work when run alone (AppTest.from_file), so nothing here
+relies on Home.py having run first.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from core.errors import UserError
+from core.i18n import LANGUAGES, t
+
+LANG_KEY = "ui_lang"
+
+
+def lang() -> str:
+    return st.session_state.get(LANG_KEY, "en")
+
+
+def tr(key: str, **fmt) -> str:
+    """The UI text for ``key`` in the current language."""
+    return t(key, lang(), **fmt)
+
+
+def language_selector() -> None:
+    """Sidebar language switch; the choice lives in session state for every page."""
+    current = lang()
+    options = list(LANGUAGES)
+    choice = st.sidebar.selectbox(
+        "Language / 语言", options, index=options.index(current),
+        format_func=LANGUAGES.get, key="ui_lang_select",
+    )
+    if choice != current:
+        st.session_state[LANG_KEY] = choice
+        st.rerun()
+
+
+def page_start(title_key: str) -> str:
+    """Title + language switch; returns the language code."""
+    language_selector()
+    st.title(tr(title_key))
+    return lang()
+
+
+def show_user_error(err: Exception) -> None:
+    """A user-caused error as a clear message (never a traceback)."""
+    if isinstance(err, UserError):
+        st.error(str(err))
+    else:
+        st.error(f"{type(err).__name__}: {err}")
