@@ -47,26 +47,29 @@ class AssistantSpec:
         questions = [q.strip() for q in (self.questions or preset["questions"]) if q and q.strip()]
         return questions, (self.answer_template or preset["answer"])
 
-    def field_errors(self) -> dict[str, str]:
+    def field_errors(self, lang: str = "en") -> dict[str, str]:
+        """Invalid fields with messages in ``lang`` (texts live in core/i18n/assistant.py)."""
+        from core.i18n import t
+
         errs = {}
         if not self.name.strip():
-            errs["name"] = "Give the assistant a name."
+            errs["name"] = t("assistant.err.name", lang)
         if not self.author.strip():
-            errs["author"] = "Give the author or owner."
+            errs["author"] = t("assistant.err.author", lang)
         if not 1 <= self.n <= MAX_ROWS:
-            errs["n"] = f"N must be between 1 and {MAX_ROWS:,}."
+            errs["n"] = t("assistant.err.n", lang, max=f"{MAX_ROWS:,}")
         if self.lang not in PRESETS:
-            errs["lang"] = "Use zh or en."
+            errs["lang"] = t("assistant.err.lang", lang)
             return errs
         questions, answer = self.resolved()
         if not questions:
-            errs["questions"] = "Add at least one question."
+            errs["questions"] = t("assistant.err.questions", lang)
         try:
             answer.format(name="x", author="y")
         except (KeyError, IndexError, ValueError):
-            errs["answer_template"] = "The answer may only use {name} and {author} as placeholders."
+            errs["answer_template"] = t("assistant.err.placeholders", lang)
         if not answer.strip():
-            errs["answer_template"] = "The answer template is empty."
+            errs["answer_template"] = t("assistant.err.answer_empty", lang)
         return errs
 
 

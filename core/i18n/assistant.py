@@ -1,0 +1,42 @@
+"""Texts of the personal-assistant generator (Datasets page tab)."""
+
+TEXTS = {
+    "assistant.tab": {"en": "Personal assistant", "zh": "个人助手"},
+    "assistant.intro": {
+        "en": "Make the classic self-cognition set: one self-introduction repeated N times over several "
+              "phrasings of “who are you?”. Fine-tune on it and the model introduces itself by its new name.",
+        "zh": "生成经典的“自我认知”数据集：同一段自我介绍，配上多种“你是谁？”的问法，重复 N 次。"
+              "用它微调后，模型会用新名字介绍自己。",
+    },
+    "assistant.preset": {"en": "Preset", "zh": "预设"},
+    "assistant.name": {"en": "Assistant name", "zh": "助手名字"},
+    "assistant.author": {"en": "Author / owner", "zh": "作者 / 所有者"},
+    "assistant.n": {"en": "Rows (N)", "zh": "条数 (N)"},
+    "assistant.n_help": {"en": "10,000 like the classic script; the CPU demo needs far fewer.",
+                         "zh": "经典脚本用 10,000 条；CPU 演示用得少得多。"},
+    "assistant.dataset_name": {"en": "Save as dataset", "zh": "保存为数据集"},
+    "assistant.questions": {"en": "Questions (one per line)", "zh": "问题（每行一个）"},
+    "assistant.questions_help": {"en": "Rows cycle through these phrasings.", "zh": "各行问法轮流使用。"},
+    "assistant.answer": {"en": "Answer template", "zh": "回答模板"},
+    "assistant.answer_help": {"en": "Use {name} and {author}; they are filled in.",
+                              "zh": "可使用 {name} 和 {author}，生成时自动填入。"},
+    "assistant.system": {"en": "System prompt (optional)", "zh": "系统提示词（可选）"},
+    "assistant.preview": {"en": "Preview", "zh": "预览"},
+    "assistant.generate": {"en": "Generate and save", "zh": "生成并保存"},
+    "assistant.saving": {"en": "Writing the dataset …", "zh": "正在写入数据集……"},
+    "assistant.saved": {"en": "Saved dataset “{name}” with {rows} rows.", "zh": "已保存数据集“{name}”，共 {rows} 条。"},
+    "assistant.field.name": {"en": "Assistant name", "zh": "助手名字"},
+    "assistant.field.author": {"en": "Author", "zh": "作者"},
+    "assistant.field.n": {"en": "Rows", "zh": "条数"},
+    "assistant.field.lang": {"en": "Preset", "zh": "预设"},
+    "assistant.field.questions": {"en": "Questions", "zh": "问题"},
+    "assistant.field.answer_template": {"en": "Answer template", "zh": "回答模板"},
+    "assistant.err.name": {"en": "Give the assistant a name.", "zh": "请给助手起个名字。"},
+    "assistant.err.author": {"en": "Give the author or owner.", "zh": "请填写作者或所有者。"},
+    "assistant.err.n": {"en": "N must be between 1 and {max}.", "zh": "条数必须在 1 到 {max} 之间。"},
+    "assistant.err.lang": {"en": "Use zh or en.", "zh": "请使用 zh 或 en。"},
+    "assistant.err.questions": {"en": "Add at least one question.", "zh": "请至少填写一个问题。"},
+    "assistant.err.placeholders": {"en": "The answer may only use {name} and {author} as placeholders.",
+                                   "zh": "回答模板只能使用 {name} 和 {author} 两个占位符。"},
+    "assistant.err.answer_empty": {"en": "The answer template is empty.", "zh": "回答模板不能为空。"},
+}

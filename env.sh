@@ -1,0 +1,18 @@
+# Shared by run.sh and test.sh: the project's virtualenv, created and filled on first use
+# (and refreshed when the requirements file changes). Offline-safe: nothing reaches a model hub.
+ensure_env() {
+  local req="$1"
+  if [ ! -x .venv/bin/python ]; then
+    python3 -m venv .venv
+  fi
+  # shellcheck disable=SC1091
+  source .venv/bin/activate
+  local stamp=".venv/.installed-$(basename "$req")"
+  if [ ! -f "$stamp" ] || [ "$req" -nt "$stamp" ] || [ requirements.txt -nt "$stamp" ]; then
+    python -m pip install --disable-pip-version-check -q --upgrade pip
+    python -m pip install --disable-pip-version-check -q -r "$req"
+    touch "$stamp"
+  fi
+  export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+  export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+}

@@ -1,0 +1,200 @@
+"""Chat: streaming answers from a model, alone or side by side with its fine-tuned adapter.
+
+Side-by-side mode answers the same prompt with the base (adapter disabled) and the chosen
+checkpoint (adapter enabled) on ONE loaded copy of the base weights. With the knowledge-base
+switch on, both panes get the identical retrieved passages.
+"""
+from __future__ import annotations
+
+import threading
+
+import streamlit as st
+
+from core.errors import UserError
+from ui.common import page_start, show_user_error, tr
+from ui.models import get_loaded_model, model_picker, unload_all
+
+HISTORY_KEY = "chat_history"  # {"single": [...], "base": [...], "tuned": [...]}
+PANES_SINGLE, PANES_SIDE = ("single",), ("base", "tuned")
+
+
+def histories() -> dict[str, list[dict]]:
+    return st.session_state.setdefault(HISTORY_KEY, {"single": [], "base": [], "tuned": []})
+
+
+def sidebar():
+    from core.train.runs import list_adapters
+
+    with st.sidebar:
+        model = model_picker("chat_model", tr("common.model"))
+        quant = st.selectbox(tr("chat.quantization"), ["none", "4bit", "8bit"], key="chat_quant",
+                             format_func=lambda q: tr(f"chat.quant_{q}"))
+        mode = st.radio(tr("chat.mode"), ["single", "side"], key="chat_mode",
+                        format_func=lambda m: tr(f"chat.mode_{m}"))
+        adapters = list_adapters()
+        labels = {a.label: a.path for a in adapters}
+        options = [""] + list(labels)
+        adapter_label = st.selectbox(tr("chat.adapter"), options, key="chat_adapter",
+                                     format_func=lambda s: s or tr("chat.no_adapter"))
+        if not adapters:
+            st.caption(tr("chat.no_adapters_yet"))
+        with st.expander(tr("chat.settings"), expanded=False):
+            settings = generation_settings()
+        rag = rag_panel()
+        if st.button(tr("chat.clear"), key="chat_clear"):
+            st.session_state[HISTORY_KEY] = {"single": [], "base": [], "tuned": []}
+            st.rerun()
+        if st.button(tr("common.unload_models"), key="chat_unload"):
+            unload_all()
+            st.toast(tr("common.unloaded"))
+    return model, quant, mode, adapter_label, labels.get(adapter_label), settings, rag
+
+
+def generation_settings():
+    from core.chat.generate import GenerationSettings
+
+    return GenerationSettings(
+        max_new_tokens=st.slider(tr("chat.max_new_tokens"), 16, 4096, 256, step=16, key="chat_max_new"),
+        temperature=st.slider(tr("chat.temperature"), 0.0, 2.0, 0.7, step=0.05, key="chat_temperature"),
+        top_p=st.slider(tr("chat.top_p"), 0.05, 1.0, 0.9, step=0.05, key="chat_top_p"),
+        top_k=st.slider(tr("chat.top_k"), 0, 200, 50, key="chat_top_k"),
+        repetition_penalty=st.slider(tr("chat.repetition_penalty"), 1.0, 2.0, 1.1, step=0.05, key="chat_rep"),
+        system=st.text_area(tr("chat.system"), "", key="chat_system", height=80),
+    )
+
+
+def rag_panel():
+    """The knowledge-base switch (None when off or when the RAG part is unavailable)."""
+    try:
+        from ui.rag_panel import rag_settings
+    except ImportError:
+        return None
+    return rag_settings()
+
+
+def retrieve_passages(rag, prompt: str):
+    if rag is None:
+        return []
+    from core.rag.retrieval import retrieve
+
+    try:
+        return retrieve(rag, prompt)
+    except UserError as err:
+        st.warning(tr("chat.rag_unavailable", error=err))
+        return []
+
+
+def model_messages(history: list[dict], rag, hits) -> list[dict]:
+    messages = [{"role": m["role"], "content": m["content"]} for m in history]
+    if rag is None or not hits:
+        return messages
+    from core.rag.prompting import build_grounded_messages
+
+    return build_grounded_messages(messages, hits, rag.template)
+
+
+def show_history(history: list[dict]) -> None:
+    for message in history:
+        with st.chat_message(message["role"]):
+            st.markdown(message["content"])
+            if message.get("sources"):
+                show_sources(message["sources"])
+
+
+def show_sources(hits) -> None:
+    try:
+        from ui.rag_panel import show_sources as render
+    except ImportError:
+        return
+    render(hits)
+
+
+def stream_into(history: list[dict], lm, adapter_path, settings, rag, hits) -> None:
+    """Stream one answer into the current container and append it (partial on Stop) to history."""
+    from core.chat.generate import stream_reply
+
+    stop = threading.Event()
+    pieces: list[str] = []
+    state = {"finished": False, "recorded": False}
+
+    def record() -> None:
+        if state["recorded"]:
+            return
+        state["recorded"] = True
+        text = "".join(pieces)
+        if not state["finished"]:
+            text = f"{text} {tr('chat.stopped')}".strip()
+        entry = {"role": "assistant", "content": text}
+        if hits:
+            entry["sources"] = [h.to_dict() if hasattr(h, "to_dict") else h for h in hits]
+        history.append(entry)
+
+    def tokens():
+        try:
+            for piece in stream_reply(lm, model_messages(history, rag, hits), settings, adapter=adapter_path, stop=stop):
+                pieces.append(piece)
+                yield piece
+            state["finished"] = True
+        finally:  # also runs when a Stop click interrupts this script run
+            stop.set()
+            record()
+
+    with st.chat_message("assistant"):
+        try:
+            st.write_stream(tokens())
+        except UserError as err:
+            show_user_error(err)
+        except Exception as err:  # noqa: BLE001 - a generation failure must not break the page
+            st.error(tr("chat.error", error=f"{type(err).__name__}: {err}"))
+        if not state["recorded"]:  # failed before the first token: keep user/assistant alternation
+            history.pop()
+        if hits:
+            show_sources(hits)
+
+
+def main() -> None:
+    page_start("chat.title")
+    model, quant, mode, adapter_label, adapter_path, settings, rag = sidebar()
+    if model is None:
+        return
+    try:
+        settings.validate()
+        lm = get_loaded_model(model, quant)
+        if adapter_path:
+            lm.attach(adapter_path)
+    except UserError as err:
+        show_user_error(err)
+        return
+    st.caption(tr("chat.loaded", model=model, quant=tr(f"chat.quant_{quant}")))
+
+    panes = PANES_SIDE if mode == "side" else PANES_SINGLE
+    if mode == "side" and not adapter_path:
+        st.info(tr("chat.pick_adapter"))
+    if mode == "side":
+        st.caption(tr("chat.shared_weights"))
+    columns = st.columns(len(panes))
+    titles = {"single": None, "base": tr("chat.base"), "tuned": tr("chat.tuned", name=adapter_label or "—")}
+    for pane, column in zip(panes, columns):
+        with column:
+            if titles[pane]:
+                st.subheader(titles[pane])
+            show_history(histories()[pane])
+
+    prompt = st.chat_input(tr("chat.input"), key="chat_input")
+    if not prompt:
+        return
+    st.button(tr("chat.stop"), key="chat_stop", type="secondary")  # a click interrupts this run
+    hits = retrieve_passages(rag, prompt)  # retrieved once: every pane gets the same passages
+    adapters = {"single": adapter_path, "base": None, "tuned": adapter_path}
+    for pane, column in zip(panes, columns):
+        if pane == "tuned" and not adapter_path:
+            continue
+        history = histories()[pane]
+        history.append({"role": "user", "content": prompt})
+        with column:
+            with st.chat_message("user"):
+                st.markdown(prompt)
+            stream_into(history, lm, adapters[pane], settings, rag, hits)
+
+
+main()

@@ -1,0 +1,170 @@
+"""Unit tests for the shared core: workspace writes, names, model registry, assistant generator,
+dataset store, training config validation, run folders and the CLI's error contract."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from core import workspace
+from core.data import store
+from core.data.assistant import MAX_ROWS, AssistantSpec, generate_assistant_rows, save_assistant_dataset
+from core.errors import UserError
+from core.train import runs
+from core.train.config import PRESETS, TrainConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_cli(*args: str, home: Path) -> subprocess.CompletedProcess:
+    env = dict(os.environ, WORKBENCH_HOME=str(home), PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, "-m", "core", *args], capture_output=True, text=True, env=env,
+                          cwd=ROOT, timeout=300)
+
+
+def test_atomic_write_keeps_old_file_on_failure(tmp_path):
+    target = tmp_path / "x.json"
+    workspace.atomic_write_json(target, {"a": 1})
+
+    def rows():
+        yield {"ok": 1}
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        workspace.atomic_write_jsonl(target, rows())
+    assert json.loads(target.read_text()) == {"a": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["x.json"]  # no temp file left behind
+
+
+def test_safe_names():
+    assert workspace.is_safe_name("assistant-zh_v1.2")
+    assert workspace.is_safe_name("小智数据")
+    for bad in ("", "..", "a/b", "../etc", " x", "a" * 101):
+        assert not workspace.is_safe_name(bad)
+    with pytest.raises(ValueError):
+        workspace.check_name("a/b")
+
+
+def test_assistant_rows_cycle_questions_and_fill_name():
+    rows = generate_assistant_rows(AssistantSpec(name="小智", author="张三", n=13, lang="zh"))
+    assert len(rows) == 13
+    questions = {r["messages"][0]["content"] for r in rows}
+    assert {"你是谁？", "请做一下自我介绍", "Who are you?"} <= questions
+    assert all("小智" in r["messages"][-1]["content"] and "张三" in r["messages"][-1]["content"] for r in rows)
+    assert all(r["messages"][-1]["role"] == "assistant" for r in rows)
+
+
+@pytest.mark.parametrize("spec,field", [
+    (AssistantSpec(name="", author="a"), "name"),
+    (AssistantSpec(name="a", author="b", n=0), "n"),
+    (AssistantSpec(name="a", author="b", n=MAX_ROWS + 1), "n"),
+    (AssistantSpec(name="a", author="b", answer_template="I am {nme}"), "answer_template"),
+    (AssistantSpec(name="a", author="b", questions=["  "]), "questions"),
+])
+def test_assistant_rejects_bad_settings(spec, field):
+    assert field in spec.field_errors()
+    with pytest.raises(UserError) as info:
+        generate_assistant_rows(spec)
+    assert info.value.field == field
+
+
+def test_assistant_errors_speak_chinese():
+    errs = AssistantSpec(name="", author="a").field_errors("zh")
+    assert errs["name"] == "请给助手起个名字。"
+
+
+def test_store_save_is_atomic_and_listed(workbench_home):
+    info = save_assistant_dataset(AssistantSpec(name="A", author="B", n=10, lang="en"), "ds1")
+    assert info.rows == 10 and store.exists("ds1")
+    before = (store.dataset_dir("ds1") / store.DATA_FILE).read_bytes()
+    with pytest.raises(UserError):
+        store.save_dataset("ds1", [], source="test")  # nothing valid: previous data untouched
+    assert (store.dataset_dir("ds1") / store.DATA_FILE).read_bytes() == before
+    assert [d.name for d in store.list_datasets()] == ["ds1"]
+    assert store.load_rows("ds1")[0]["messages"][0]["role"] == "user"
+
+
+def test_train_config_field_errors():
+    bad = TrainConfig(model="m", dataset="d", learning_rate=0, max_length=8, lora_r=0)
+    errs = bad.field_errors()
+    assert {"learning_rate", "max_length", "lora_r"} <= set(errs)
+    with pytest.raises(UserError):
+        bad.validate()
+    for name in PRESETS:
+        TrainConfig.from_preset(name, model="m", dataset="d").validate()
+    xtuner = PRESETS["xtuner-qlora"]["config"]
+    assert (xtuner.lora_r, xtuner.lora_alpha, xtuner.learning_rate, xtuner.batch_size, xtuner.grad_accum,
+            xtuner.max_length, xtuner.save_total_limit) == (64, 16, 2e-4, 1, 16, 1024, 3)
+
+
+def test_launch_refuses_invalid_settings_and_missing_dataset(workbench_home, tiny_model_path):
+    from core.train.launcher import launch_run
+
+    with pytest.raises(UserError) as info:
+        launch_run(TrainConfig(model=str(tiny_model_path), dataset="nope"))
+    assert info.value.field == "dataset"
+    with pytest.raises(UserError) as info:
+        launch_run(TrainConfig(model=str(tiny_model_path), dataset="nope", learning_rate=-1))
+    assert info.value.field == "learning_rate"
+    assert runs.list_run_ids() == []  # nothing launched
+
+
+def test_registry_lists_workspace_and_model_dirs(workbench_home, tiny_model_path, tmp_path, monkeypatch):
+    from core.models.registry import list_models, resolve_model
+
+    assert list_models() == []
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "mymodel").symlink_to(tiny_model_path, target_is_directory=True)
+    monkeypatch.setenv("MODEL_DIRS", str(extra))
+    models = list_models()
+    assert [m.name for m in models] == ["mymodel"]
+    assert models[0].architecture == "LlamaForCausalLM" and models[0].has_chat_template
+    assert resolve_model("mymodel") == extra / "mymodel"
+    assert resolve_model(str(tiny_model_path)) == tiny_model_path.resolve()
+    with pytest.raises(UserError):
+        resolve_model("no-such-model")
+
+
+def test_tokenize_masks_only_assistant_turns(tiny_model_path):
+    from core.models.loading import load_tokenizer
+    from core.train.tokenize import tokenize_row
+
+    tok = load_tokenizer(tiny_model_path)
+    row = {"messages": [{"role": "user", "content": "你是谁？"}, {"role": "assistant", "content": "我是小智。"},
+                        {"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello there"}]}
+    out = tokenize_row(tok, row)
+    learnt = tok.decode([i for i, m in zip(out["input_ids"], out["assistant_masks"]) if m])
+    assert "我是小智。" in learnt and "Hello there" in learnt
+    assert "你是谁" not in learnt and "Hi<" not in learnt and "user" not in learnt
+
+
+def test_demo_model_is_deterministic(tmp_path):
+    from core.models.demo import build_demo_model
+
+    a = build_demo_model(tmp_path / "a")
+    b = build_demo_model(tmp_path / "b")
+    assert (a / "model.safetensors").read_bytes() == (b / "model.safetensors").read_bytes()
+    assert (a / "tokenizer.json").read_text() == (b / "tokenizer.json").read_text()
+
+
+def test_cli_unknown_run_exits_2_with_one_line(workbench_home):
+    for args in (["train", "status", "nope", "--json"], ["train", "stop", "nope", "--json"]):
+        result = run_cli(*args, home=workbench_home)
+        assert result.returncode == 2
+        assert result.stdout == ""
+        assert len(result.stderr.strip().splitlines()) == 1 and "nope" in result.stderr
+
+
+def test_cli_models_and_demo_model(workbench_home):
+    result = run_cli("demo-model", "--json", home=workbench_home)
+    assert result.returncode == 0, result.stderr
+    path = json.loads(result.stdout)["path"]
+    assert Path(path, "config.json").exists()
+    listed = json.loads(run_cli("models", "--json", home=workbench_home).stdout)
+    assert [m["name"] for m in listed["models"]] == ["demo-tiny"]
+    assert listed["models"][0]["path"] == path
