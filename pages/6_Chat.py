@@ -12,7 +12,7 @@ import streamlit as st
 
 from core.errors import UserError
 from ui.common import page_start, show_user_error, tr
-from ui.models import get_loaded_model, model_picker, unload_all
+from ui.models import get_loaded_model, is_loaded, model_picker, unload_all
 
 HISTORY_KEY = "chat_history"  # {"single": [...], "base": [...], "tuned": [...]}
 PANES_SINGLE, PANES_SIDE = ("single",), ("base", "tuned")
@@ -159,13 +159,13 @@ def main() -> None:
         return
     try:
         settings.validate()
-        lm = get_loaded_model(model, quant)
-        if adapter_path:
-            lm.attach(adapter_path)
     except UserError as err:
         show_user_error(err)
         return
-    st.caption(tr("chat.loaded", model=model, quant=tr(f"chat.quant_{quant}")))
+    if is_loaded(model, quant):
+        st.caption(tr("chat.loaded", model=model, quant=tr(f"chat.quant_{quant}")))
+    else:  # weights load on the first message, so the page itself opens instantly
+        st.caption(tr("chat.loads_on_first", model=model))
 
     panes = PANES_SIDE if mode == "side" else PANES_SINGLE
     if mode == "side" and not adapter_path:
@@ -184,6 +184,13 @@ def main() -> None:
     if not prompt:
         return
     st.button(tr("chat.stop"), key="chat_stop", type="secondary")  # a click interrupts this run
+    try:
+        lm = get_loaded_model(model, quant)
+        if adapter_path:
+            lm.attach(adapter_path)
+    except UserError as err:
+        show_user_error(err)
+        return
     hits = retrieve_passages(rag, prompt)  # retrieved once: every pane gets the same passages
     adapters = {"single": adapter_path, "base": None, "tuned": adapter_path}
     for pane, column in zip(panes, columns):

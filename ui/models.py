@@ -20,18 +20,29 @@ def _load(model_path: str, quantization: str):
     return load_base(model_path, quantization=quantization)
 
 
+LOADED_KEY = "ui_loaded_models"  # (path, quantization) pairs this session has loaded
+
+
 def get_loaded_model(model: str, quantization: str = "none"):
     """The cached LoadedModel for a model name or path (loaded on first use)."""
     from core.models.registry import resolve_model
 
     path = str(resolve_model(model))
     with st.spinner(f"Loading {model} …"):
-        return _load(path, quantization)
+        loaded = _load(path, quantization)
+    st.session_state.setdefault(LOADED_KEY, set()).add((model, quantization))
+    return loaded
+
+
+def is_loaded(model: str, quantization: str) -> bool:
+    """Whether this session already loaded the model (answers without loading anything)."""
+    return (model, quantization) in st.session_state.get(LOADED_KEY, set())
 
 
 def unload_all() -> None:
     """Drop every cached model and give the memory back."""
     _load.clear()
+    st.session_state.pop(LOADED_KEY, None)
     gc.collect()
     torch = sys.modules.get("torch")  # only if some page already imported it
     if torch is not None and torch.cuda.is_available():

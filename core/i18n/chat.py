@@ -37,6 +37,7 @@ TEXTS = {
         "zh": "两栏共用同一份基座权重；只有右栏启用适配器。",
     },
     "chat.loaded": {"en": "Loaded: {model} ({quant})", "zh": "已加载：{model}（{quant}）"},
+    "chat.loads_on_first": {"en": "{model} loads with your first message.", "zh": "发送第一条消息时加载 {model}。"},
     "chat.error": {"en": "Generation failed: {error}", "zh": "生成失败：{error}"},
     "chat.rag_unavailable": {"en": "Knowledge base unavailable: {error}", "zh": "知识库不可用：{error}"},
 }
