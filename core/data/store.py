@@ -81,7 +81,7 @@ def read_meta(name: str) -> DatasetInfo:
     return DatasetInfo(**known)
 
 
-def update_meta(name: str, **changes) -> DatasetInfo:
+def update_meta(name: str, /, **changes) -> DatasetInfo:  # "/": changes may include name=
     info = read_meta(name)
     for key, value in changes.items():
         if key in DatasetInfo.__dataclass_fields__:

@@ -1,0 +1,93 @@
+"""AppTest for pages/1_Datasets.py: upload -> report -> save, abort, browse, shape, manage."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.data import store
+
+PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "1_Datasets.py")
+
+
+def _app() -> AppTest:
+    return AppTest.from_file(PAGE, default_timeout=60)
+
+
+def _chat(q, a):
+    return {"messages": [{"role": "user", "content": q}, {"role": "assistant", "content": a}]}
+
+
+def test_page_renders_empty(workbench_home):
+    at = _app().run()
+    assert not at.exception and not at.error
+    assert at.title[0].value == "Datasets"
+
+
+def test_upload_report_save(workbench_home):
+    data = b'{"instruction": "hi", "input": "", "output": "I am {{name}}"}\n{oops\n'
+    at = _app().run()
+    at.file_uploader(key="ds_upload").set_value(("id.jsonl", data, "application/json"))
+    at.text_input(key="ds_fill_name").set_value("Aria")
+    at.run()
+    at.button(key="ds_check").click().run()
+    assert not at.exception
+    assert [m.value for m in at.metric][:3] == ["2", "1", "1"]
+    assert at.dataframe  # bad rows table and preview
+    assert at.text_input(key="ds_save_name").value == "id"
+    at.button(key="ds_save").click().run()
+    assert not at.exception and not at.error
+    assert any("Saved" in s.value for s in at.success)
+    assert store.load_rows("id")[0]["messages"][1]["content"] == "I am Aria"
+
+
+def test_abort_saves_nothing_and_user_errors_are_messages(workbench_home):
+    at = _app().run()
+    at.file_uploader(key="ds_upload").set_value(("empty.json", b"  ", "application/json"))
+    at.run()
+    at.button(key="ds_check").click().run()
+    assert not at.exception and any("empty" in e.value for e in at.error)
+    at.file_uploader(key="ds_upload").set_value(("x.jsonl", b'{"input": "a", "output": "b"}\n', "application/json"))
+    at.run()
+    at.button(key="ds_check").click().run()
+    at.button(key="ds_abort").click().run()
+    assert not at.exception and store.list_datasets() == []
+
+
+def test_browse_shape_manage_with_data(workbench_home, tiny_model_path):
+    store.save_dataset("chat", [_chat(f"q{i}", "a") for i in range(30)] + [_chat("q0", "a")], source="t",
+                       extra={"kind": "chat"})
+    at = _app().run()
+    assert not at.exception
+    at.text_input(key="ds_model_path").set_value(str(tiny_model_path)).run()
+    at.button(key="ds_measure").click().run()
+    assert not at.exception and not at.error
+    assert {m.label for m in at.metric} >= {"p50", "p95", "max"}
+    at.radio(key="ds_view").set_value("conversation").run()
+    assert not at.exception
+    at.button(key="ds_dup_remove").click().run()
+    assert store.read_meta("chat").rows == 30
+    at.button(key="ds_split_go").click().run()
+    assert not at.exception and store.exists("chat-train") and store.exists("chat-eval")
+    at.multiselect(key="ds_mix_sources").set_value(["chat-train", "chat-eval"]).run()
+    at.button(key="ds_mix_go").click().run()
+    assert not at.exception and store.read_meta("mix").rows == 30
+    at.button(key="ds_export_prepare").click().run()
+    assert not at.exception
+    at.selectbox(key="ds_delete_name").set_value("mix").run()
+    at.checkbox(key="ds_delete_sure_mix").check().run()
+    at.button(key="ds_delete_go").click().run()
+    assert not at.exception and not store.exists("mix")
+    at.selectbox(key="ds_rename_from").set_value("chat").run()
+    at.text_input(key="ds_rename_to").set_value("chat2").run()
+    at.button(key="ds_rename_go").click().run()
+    assert not at.exception and store.exists("chat2")
+
+
+@pytest.mark.parametrize("lang", ["zh"])
+def test_page_in_chinese(workbench_home, lang):
+    at = _app()
+    at.session_state["ui_lang"] = lang
+    at.run()
+    assert not at.exception and at.title[0].value == "数据集"
