@@ -10,12 +10,18 @@ copied between places.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field, fields, replace
 
 from core.errors import UserError
 
 QUANTIZATIONS = ("4bit", "8bit", "none")
 SCHEDULERS = ("cosine", "linear", "constant", "constant_with_warmup")
+DEEPSPEED_STAGES = ("", "zero2", "zero3")
+# Settings that describe *what* is trained on, not *how*: a saved preset leaves them out.
+NOT_IN_PRESETS = ("model", "dataset", "run_name", "resume_from", "gpus")
+_GPUS_RE = re.compile(r"^\d+(,\d+)*$")
+_MODULE_RE = re.compile(r"^[A-Za-z_][\w.]*$")
 
 
 @dataclass
@@ -52,8 +58,30 @@ class TrainConfig:
     eval_steps: int = 0  # 0 -> same as save_steps
     probe_prompts: list[str] = field(default_factory=list)
     probe_steps: int = 0  # 0 -> at every save
-    gpus: str = ""  # CUDA_VISIBLE_DEVICES, e.g. "0,1"; "" = default device
+    probe_max_new_tokens: int = 64
+    # devices
+    gpus: str = ""  # CUDA_VISIBLE_DEVICES, e.g. "0,1"; "" = the default device (GPU 0, or the CPU)
+    num_processes: int = 0  # 0 = one per selected GPU; > 1 runs DDP under torchrun (gloo on CPU)
+    deepspeed: str = ""  # "" | "zero2" | "zero3" (multi-GPU only; needs the deepspeed package)
     resume_from: str = ""  # "RUN[/checkpoint-N]"
+
+    @property
+    def gpu_list(self) -> list[str]:
+        return [g.strip() for g in self.gpus.split(",") if g.strip()]
+
+    @property
+    def processes(self) -> int:
+        """How many training processes: num_processes, else one per selected GPU (at least 1)."""
+        return self.num_processes if self.num_processes > 0 else max(1, len(self.gpu_list))
+
+    @property
+    def devices(self) -> list[str]:
+        """The devices this run occupies (queue resources): the chosen GPU ids, or "0" = default."""
+        return self.gpu_list or ["0"]
+
+    def preset_dict(self) -> dict:
+        """The settings a saved preset keeps (no model, dataset, names or devices)."""
+        return {k: v for k, v in self.to_dict().items() if k not in NOT_IN_PRESETS}
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -65,10 +93,12 @@ class TrainConfig:
 
     @classmethod
     def from_preset(cls, preset: str, **overrides) -> "TrainConfig":
-        if preset not in PRESETS:
-            raise UserError(f"Unknown preset {preset!r}.", field="preset",
-                            hint=f"Choose one of: {', '.join(PRESETS)}.")
-        return replace(PRESETS[preset]["config"], **overrides)
+        """A built-in preset (PRESETS) or one the user saved (core.train.presets), with overrides."""
+        if preset in PRESETS:
+            return replace(PRESETS[preset]["config"], **overrides)
+        from core.train import presets
+
+        return replace(presets.load_preset(preset), **overrides)
 
     def field_errors(self) -> dict[str, str]:
         """Every invalid field with a message, for showing next to the form fields."""
@@ -84,7 +114,9 @@ class TrainConfig:
         check("lora_r", 1 <= self.lora_r <= 1024, "LoRA r must be between 1 and 1024.")
         check("lora_alpha", 1 <= self.lora_alpha <= 4096, "LoRA alpha must be between 1 and 4096.")
         check("lora_dropout", 0 <= self.lora_dropout < 1, "Dropout must be in [0, 1).")
-        check("target_modules", bool(self.target_modules.strip()), "Name the target modules or use all-linear.")
+        targets = [m.strip() for m in self.target_modules.split(",") if m.strip()]
+        check("target_modules", bool(targets) and (targets == ["all-linear"] or all(_MODULE_RE.match(m) for m in targets)),
+              "Name the target modules (e.g. q_proj,v_proj) or use all-linear.")
         check("max_length", 16 <= self.max_length <= 131072, "max_length must be between 16 and 131072.")
         check("eval_ratio", 0 <= self.eval_ratio < 0.5, "The eval split must be between 0 and 0.5.")
         check("batch_size", 1 <= self.batch_size <= 1024, "Batch size must be between 1 and 1024.")
@@ -100,6 +132,17 @@ class TrainConfig:
         check("save_total_limit", self.save_total_limit >= 1, "Keep at least one checkpoint.")
         check("eval_steps", self.eval_steps >= 0, "Eval steps must be ≥ 0.")
         check("probe_steps", self.probe_steps >= 0, "Probe steps must be ≥ 0.")
+        check("probe_max_new_tokens", 1 <= self.probe_max_new_tokens <= 2048,
+              "Probe answers must be 1 to 2048 tokens long.")
+        check("probe_prompts", len(self.probe_prompts) <= 20 and all(isinstance(p, str) and p.strip()
+                                                                     for p in self.probe_prompts),
+              "Up to 20 non-empty probe prompts.")
+        check("gpus", not self.gpus.strip() or bool(_GPUS_RE.match(self.gpus.replace(" ", ""))),
+              "GPUs are ids separated by commas, e.g. 0,1 (empty = default device).")
+        check("num_processes", 0 <= self.num_processes <= 64, "Processes must be 0 (one per GPU) to 64.")
+        check("deepspeed", self.deepspeed in DEEPSPEED_STAGES, "DeepSpeed is off, zero2 or zero3.")
+        check("deepspeed", not self.deepspeed or self.processes > 1,
+              "DeepSpeed ZeRO needs more than one GPU (select several GPUs).")
         return errs
 
     def validate(self) -> "TrainConfig":

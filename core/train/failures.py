@@ -1,35 +1,52 @@
 """Explain why a training worker failed: out of memory, CUDA, data, killed — with what to try.
 
-Used by the worker on an exception and by readers on a dead process, from the exception text
-and the log tail.
+Used by the worker on an exception, and by readers (core.train.runs.mark_vanished) when a live
+run's process is gone, from the exception text or the log tail and the exit code if known.
+
+    explain("torch.OutOfMemoryError: CUDA out of memory. Tried to allocate ...")
+    -> ("out of memory", "Lower batch size or max_length, ...")
 """
 from __future__ import annotations
 
 import signal
 
+OOM_HINT = ("Lower batch size or max_length, turn on gradient checkpointing, or use 4-bit quantization; "
+            "the memory estimate on the Train page shows what fits.")
+KILLED_HINT = ("The process was killed (SIGKILL), often by the out-of-memory killer: lower batch size or "
+               "max_length, then resume from the last checkpoint.")
+
+# Checked in order; the first rule with a matching needle wins.
 _RULES = [
-    (("CUDA out of memory", "OutOfMemoryError", "DefaultCPUAllocator: can't allocate", "Cannot allocate memory"),
-     "out of memory",
-     "Lower batch size or max_length, turn on gradient checkpointing, or use 4-bit quantization."),
-    (("CUDA error", "cuDNN", "NCCL", "device-side assert"),
+    (("CUDA out of memory", "OutOfMemoryError", "DefaultCPUAllocator: can't allocate", "Cannot allocate memory",
+      "std::bad_alloc", "MemoryError"),
+     "out of memory", OOM_HINT),
+    (("CUDA error", "cuDNN", "NCCL", "device-side assert", "no CUDA GPUs are available", "CUDA driver",
+      "invalid device ordinal"),
      "CUDA error",
-     "Check `nvidia-smi`, the driver and the GPU selection; a device-side assert often means a token id beyond the vocabulary."),
+     "Check `nvidia-smi`, the driver and the GPU selection; a device-side assert often means a token id "
+     "beyond the vocabulary."),
+    (("Signal 9 (SIGKILL)", "exitcode  : -9", "SIGKILL", "\nKilled"),
+     "killed (SIGKILL)", KILLED_HINT),
     (("KeyError: 'messages'", "JSONDecodeError", "Dataset '", "chat_template", "empty after loading",
-      "assistant_masks"),
+      "assistant_masks", "no assistant turns", "index out of range in self"),
      "data problem",
-     "Open the dataset on the Datasets page and re-import it; check it has user/assistant turns."),
+     "Open the dataset on the Datasets page and re-import it; check it has user/assistant turns and that it "
+     "was made for this model's tokenizer."),
+    (("DeepSpeed", "deepspeed"),
+     "DeepSpeed problem",
+     "Install deepspeed (`pip install deepspeed`) or turn DeepSpeed off; ZeRO-3 with 4-bit needs a recent version."),
 ]
 
 
 def explain(text: str, returncode: int | None = None) -> tuple[str, str]:
-    """(short reason, what to try) for an exception message or log tail."""
+    """(short reason, what to try) for an exception message or log tail, and an exit code if known."""
+    text = text or ""
     if returncode is not None and returncode < 0:
         sig = -returncode
         name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
         if sig == signal.SIGKILL:
-            return (f"killed ({name})",
-                    "The process was killed, often by the out-of-memory killer: lower batch size or max_length.")
-        return (f"terminated by {name}", "Start the run again, or resume from its last checkpoint.")
+            return f"killed ({name})", KILLED_HINT
+        return f"terminated by {name}", "Start the run again, or resume from its last checkpoint."
     for needles, reason, hint in _RULES:
         if any(n in text for n in needles):
             return reason, hint

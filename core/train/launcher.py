@@ -2,12 +2,18 @@
 
 ``launch_run`` validates the config, writes the run folder (config.json, status.json) and
 starts ``python -m core.train.worker RUN_DIR`` as a separate OS process in its own session,
-with stdout+stderr going to train.log (argv list, never a shell). From then on the UI only
-reads the folder. ``stop_run`` asks for a graceful stop (STOP file + SIGTERM); the worker
-saves a checkpoint and the adapter.
+with stdout+stderr going to train.log (argv list, never a shell). It returns at once: the run
+is ``queued`` and its worker waits for its devices (core/train/queue.py), then trains — in
+itself, or, with several processes, by exec'ing torchrun (DDP) under the same pid. From then
+on the UI only reads the folder. ``stop_run`` asks for a graceful stop (STOP file, plus SIGTERM
+for a single process); the worker saves a checkpoint and the adapter.
+
+    status = launch_run(TrainConfig.from_preset("cpu-demo", model="demo-tiny", dataset="assistant"))
+    wait_for(status.run_id)
 """
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import subprocess
@@ -24,13 +30,27 @@ from core.train import runs
 from core.train.config import TrainConfig
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-_children: list[subprocess.Popen] = []  # reaped on each call so finished workers leave no zombies
+_children: dict[str, subprocess.Popen] = {}  # run_id -> worker we started; reaped so no zombies stay
+# Settings that must equal the parent's when resuming (the checkpoint's shapes and base depend on them).
+RESUME_LOCKED = ("lora_r", "target_modules", "use_dora", "use_rslora")
 
 
 def reap() -> None:
-    for child in list(_children):
-        if child.poll() is not None:
-            _children.remove(child)
+    """Collect workers we started that have exited; a live status left behind is explained by the exit code."""
+    for run_id, child in list(_children.items()):
+        code = child.poll()
+        if code is None:
+            continue
+        del _children[run_id]
+        try:
+            status = runs.read_status(run_id, reconcile=False)
+        except (UserError, ValueError):
+            continue
+        if status.live:
+            time.sleep(0.05)  # the worker's last status write is atomic; give a racing reader a moment
+            status = runs.read_status(run_id, reconcile=False)
+            if status.live:
+                runs.mark_vanished(status, code)
 
 
 def active_runs() -> list[runs.RunStatus]:
@@ -38,27 +58,72 @@ def active_runs() -> list[runs.RunStatus]:
     return [s for s in runs.list_runs() if s.live]
 
 
-def resolve_resume(spec: str) -> str:
-    """``RUN[/checkpoint-N]`` -> a checkpoint folder holding optimizer state to resume from."""
-    path = runs.resolve_adapter(spec)
-    if path.name == runs.FINAL_ADAPTER:
-        checkpoints = runs.list_checkpoints(path.parent.name)
+def resolve_resume(spec: str) -> tuple[str, str]:
+    """``RUN[/checkpoint-N]`` -> (parent run id, checkpoint folder with optimizer state)."""
+    spec = spec.strip().rstrip("/")
+    run_id, _, sub = spec.partition("/")
+    path = runs.resolve_adapter(spec)  # UserError for an unknown run or checkpoint
+    if path.name == runs.FINAL_ADAPTER or not sub:
+        checkpoints = runs.list_checkpoints(run_id)
         if not checkpoints:
-            raise UserError(f"Run {spec!r} has no checkpoint to resume from.", field="resume_from")
-        path = path.parent / checkpoints[-1]
-    return str(path)
+            raise UserError(f"Run {run_id!r} has no checkpoint to resume from.", field="resume_from",
+                            hint="Checkpoints are written every save_steps and on a graceful stop.")
+        path = runs.run_dir(run_id) / checkpoints[-1]
+    if not runs.CHECKPOINT_RE.match(path.name):
+        raise UserError(f"{spec!r} is not a checkpoint of a run.", field="resume_from")
+    return run_id, str(path)
+
+
+def resume_config(spec: str, **overrides) -> TrainConfig:
+    """The parent run's config with ``overrides`` (e.g. more max_steps), set to resume from ``spec``."""
+    parent_id = spec.strip().partition("/")[0]
+    if not workspace.is_safe_name(parent_id) or not (workspace.runs_dir() / parent_id).is_dir():
+        raise UserError(f"Unknown run {parent_id!r}.", field="resume_from", hint="See `python -m core runs` for the list.")
+    from core.train.presets import config_from_run
+
+    base = config_from_run(parent_id)
+    clean = {k: v for k, v in overrides.items() if v is not None}
+    return replace(base, **clean, resume_from=spec)
+
+
+def check_launchable(config: TrainConfig) -> dict[str, str]:
+    """field_errors() plus what only the machine knows: the dataset exists, DeepSpeed is installed."""
+    errors = config.field_errors()
+    if "dataset" not in errors and not store.exists(config.dataset):
+        errors["dataset"] = f"Dataset {config.dataset!r} not found. Create it on the Datasets page."
+    if config.deepspeed and "deepspeed" not in errors and importlib.util.find_spec("deepspeed") is None:
+        errors["deepspeed"] = "DeepSpeed is not installed here (`pip install deepspeed`); turn it off."
+    return errors
+
+
+def _copy_history(parent_id: str, checkpoint: str, folder: Path) -> None:
+    """Seed a resumed run's metrics/samples with the parent's up to the checkpoint: one continuous curve."""
+    step = int(runs.CHECKPOINT_RE.match(Path(checkpoint).name).group(1))
+    for name in (runs.METRICS_FILE, runs.SAMPLES_FILE):
+        rows = [dict(r, resumed_from=parent_id) for r in workspace.read_jsonl(runs.run_dir(parent_id) / name)
+                if r.get("step", 0) <= step]
+        if rows:
+            workspace.atomic_write_jsonl(folder / name, rows)
 
 
 def prepare_run(config: TrainConfig) -> tuple[str, Path]:
     """Validate and write the run folder; returns (run_id, folder). Nothing is started."""
-    errors = config.field_errors()
-    if "dataset" not in errors and not store.exists(config.dataset):
-        errors["dataset"] = f"Dataset {config.dataset!r} not found."
+    errors = check_launchable(config)
     if errors:
         name, message = next(iter(errors.items()))
         raise UserError(f"{name}: {message}", field=name)
     model_path = resolve_model(config.model)
-    resume_checkpoint = resolve_resume(config.resume_from) if config.resume_from else ""
+    parent_id, resume_checkpoint = ("", "")
+    if config.resume_from:
+        parent_id, resume_checkpoint = resolve_resume(config.resume_from)
+        parent = runs.read_config(parent_id)
+        if parent.get("model_path") and Path(parent["model_path"]).resolve() != Path(model_path).resolve():
+            raise UserError(f"Run {parent_id} trained {parent.get('model')}, not {config.model}.", field="model",
+                            hint="Resume on the same base model.")
+        for key in RESUME_LOCKED:
+            if key in parent and parent[key] != getattr(config, key):
+                raise UserError(f"{key} differs from run {parent_id} ({parent[key]!r}); the checkpoint needs it.",
+                                field=key, hint="Keep the LoRA shape of the run you resume.")
     run_id = runs.new_run_id(config.run_name or f"{Path(config.model).name}-{config.dataset}")
     folder = workspace.runs_dir() / run_id
     folder.mkdir(parents=True)
@@ -66,56 +131,63 @@ def prepare_run(config: TrainConfig) -> tuple[str, Path]:
     payload = resolved.to_dict() | {"model_path": str(model_path), "resume_checkpoint": resume_checkpoint,
                                     "run_id": run_id}
     workspace.atomic_write_json(folder / runs.CONFIG_FILE, payload)
-    runs.write_status(runs.RunStatus(run_id=run_id, status="queued", model=config.model, dataset=config.dataset))
+    if resume_checkpoint:
+        _copy_history(parent_id, resume_checkpoint, folder)
+    parent = f"{parent_id}/{Path(resume_checkpoint).name}" if resume_checkpoint else None
+    runs.write_status(runs.RunStatus(run_id=run_id, status="queued", model=config.model, dataset=config.dataset,
+                                     devices=config.devices, processes=config.processes, parent=parent))
     return run_id, folder
 
 
-def start_worker(run_id: str) -> runs.RunStatus:
-    """Start the worker process for a prepared run folder."""
-    folder = runs.run_dir(run_id)
+def worker_env(config: dict) -> dict:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH", "")]))
     env["WORKBENCH_HOME"] = str(workspace.home())
     env.setdefault("TOKENIZERS_PARALLELISM", "false")
     env["PYTHONUNBUFFERED"] = "1"
-    config = runs.read_config(run_id)
+    env.pop("STREAMLIT_SERVER_PORT", None)
     if config.get("gpus"):
-        env["CUDA_VISIBLE_DEVICES"] = config["gpus"]
+        env["CUDA_VISIBLE_DEVICES"] = str(config["gpus"]).replace(" ", "")
+    return env
+
+
+def start_worker(run_id: str) -> runs.RunStatus:
+    """Start the worker process for a prepared run folder; it waits in the queue for its turn."""
+    import psutil
+
+    folder = runs.run_dir(run_id)
+    config = runs.read_config(run_id)
     with open(folder / runs.LOG_FILE, "ab") as log:
         child = subprocess.Popen(
             [sys.executable, "-m", "core.train.worker", str(folder)],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            cwd=str(PROJECT_ROOT), env=env, start_new_session=True,
+            cwd=str(PROJECT_ROOT), env=worker_env(config), start_new_session=True,
         )
-    _children.append(child)
-    status = runs.read_status(run_id, reconcile=False)
-    if status.status == "queued":
-        import psutil
+    _children[run_id] = child
+    try:
+        started = psutil.Process(child.pid).create_time()
+    except psutil.NoSuchProcess:
+        started = None
+    from core.train.queue import queue_lock
 
-        status.status, status.pid = "running", child.pid
-        try:
-            status.pid_started = psutil.Process(child.pid).create_time()
-        except psutil.NoSuchProcess:
-            status.pid_started = None
-        status.started = status.started or time.time()
-        runs.write_status(status)
+    with queue_lock():  # the worker claims its turn under the same lock: never overwrite its "running"
+        status = runs.read_status(run_id, reconcile=False)
+        if not status.pid:
+            status.pid, status.pid_started = child.pid, started
+            runs.write_status(status)
     return status
 
 
 def launch_run(config: TrainConfig) -> runs.RunStatus:
-    """Validate, write the run folder and start its worker. One job at a time."""
-    busy = active_runs()
-    if busy:
-        raise UserError(
-            f"Run {busy[0].run_id} is still {busy[0].status}; one training job runs at a time.",
-            hint="Wait for it to finish or stop it first.",
-        )
+    """Validate, write the run folder and start its worker; returns at once (usually ``queued``)."""
+    reap()
     run_id, _ = prepare_run(config)
     return start_worker(run_id)
 
 
 def stop_run(run_id: str) -> runs.RunStatus:
-    """Ask a run to stop gracefully (it saves a checkpoint and its adapter)."""
+    """Ask a run to stop gracefully (it saves a checkpoint and its adapter); a queued run just leaves the queue."""
+    reap()
     status = runs.read_status(run_id)
     if not status.live:
         return status
@@ -125,12 +197,33 @@ def stop_run(run_id: str) -> runs.RunStatus:
         status.status, status.finished = "stopped", time.time()
         runs.write_status(status)
         return status
-    if runs.process_alive(status.pid, status.pid_started):
+    # One process: SIGTERM too (handled as a stop request). Under torchrun the ranks poll the STOP
+    # file together instead: torchrun answers SIGTERM by killing its workers after a timeout.
+    if status.processes <= 1 and runs.process_alive(status.pid, status.pid_started):
         try:
             os.kill(status.pid, signal.SIGTERM)
         except ProcessLookupError:
             pass
-    status.status = "stopping"
+    if status.status == "running":
+        status.status = "stopping"
+    return status
+
+
+def kill_run(run_id: str) -> runs.RunStatus:
+    """Hard stop (SIGKILL to the worker's whole process group); the run is marked failed."""
+    status = runs.read_status(run_id)
+    if status.live and runs.process_alive(status.pid, status.pid_started):
+        try:
+            os.killpg(os.getpgid(status.pid), signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        reap()
+        status = runs.read_status(run_id)
+        if not status.live:
+            break
+        time.sleep(0.2)
     return status
 
 

@@ -6,11 +6,14 @@
     runs/<run_id>/samples.jsonl   probe-prompt answers at given steps
     runs/<run_id>/train.log       the worker's stdout + stderr
     runs/<run_id>/STOP            present = a stop was requested (written by the UI/CLI)
-    runs/<run_id>/checkpoint-<N>/ PEFT adapters written by the trainer
+    runs/<run_id>/checkpoint-<N>/ PEFT adapters written by the trainer (+ optimizer/scheduler state);
+                                  listed only once the worker wrote its COMPLETE marker last
     runs/<run_id>/adapter/        the final adapter
+    runs/<run_id>/tensorboard/    TensorBoard event files
 
-File names are constants here; both sides import them. A reader that finds a "running" run
-whose worker process is gone marks it failed, so a killed job never looks alive.
+File names are constants here; both sides import them. A reader that finds a live run whose
+worker process is gone marks it failed (with the reason read from the log tail), so a killed
+job never looks alive.
 """
 from __future__ import annotations
 
@@ -30,8 +33,11 @@ LOG_FILE = "train.log"
 STOP_FILE = "STOP"
 FINAL_ADAPTER = "adapter"
 CHECKPOINT_RE = re.compile(r"^checkpoint-(\d+)$")
-# A checkpoint counts only once the trainer finished writing it (trainer_state.json comes last).
+# A checkpoint counts only once it is completely written: the trainer writes trainer_state.json
+# after the weights and optimizer state, and the worker's on_save callback then adds COMPLETE.
 CHECKPOINT_COMPLETE = ("adapter_config.json", "trainer_state.json")
+CHECKPOINT_MARKER = "COMPLETE"
+TENSORBOARD_DIR = "tensorboard"
 
 STATES = ("queued", "running", "stopping", "completed", "failed", "stopped")
 LIVE_STATES = ("queued", "running", "stopping")
@@ -54,6 +60,12 @@ class RunStatus:
     hint: str | None = None
     model: str = ""
     dataset: str = ""
+    devices: list[str] = field(default_factory=lambda: ["0"])  # queue resources (GPU ids; "0" = default)
+    processes: int = 1
+    parent: str | None = None  # "RUN/checkpoint-N" this run resumed from
+    start_step: int = 0  # the step training (re)started at; ETA counts from here
+    train_started: float | None = None
+    queue_reason: str | None = None  # why a queued run is still waiting
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -64,10 +76,16 @@ class RunStatus:
 
     def eta_seconds(self) -> float | None:
         """Remaining time from the average step time so far."""
-        if self.status != "running" or not self.started or self.step <= 0 or self.total_steps <= 0:
+        begun = self.train_started or self.started
+        done = self.step - self.start_step
+        if self.status != "running" or not begun or done <= 0 or self.total_steps <= 0:
             return None
-        per_step = (time.time() - self.started) / self.step
+        per_step = (time.time() - begun) / done
         return max(0.0, per_step * (self.total_steps - self.step))
+
+    @property
+    def progress(self) -> float:
+        return min(1.0, self.step / self.total_steps) if self.total_steps > 0 else 0.0
 
 
 def run_dir(run_id: str) -> Path:
@@ -114,15 +132,33 @@ def read_status(run_id: str, reconcile: bool = True) -> RunStatus:
         return RunStatus(run_id=run_id, status="failed", error="status.json is missing or unreadable.")
     known = {k: data[k] for k in RunStatus.__dataclass_fields__ if k in data}
     status = RunStatus(**known)
-    if reconcile and status.status in ("running", "stopping") and not process_alive(status.pid, status.pid_started):
+    if reconcile and status.live and status.pid and not process_alive(status.pid, status.pid_started):
         # Re-read: the worker may have finished between our read and the liveness check.
         again = workspace.read_json(folder / STATUS_FILE) or {}
-        if again.get("status") in ("running", "stopping"):
-            status.status = "failed"
-            status.error = status.error or "The training process ended without reporting (killed, or crashed hard)."
-            status.hint = status.hint or "Check the log tail; if the machine ran out of memory, lower batch size or max_length."
-            status.finished = time.time()
-            write_status(status)
+        if again.get("status") in LIVE_STATES:
+            mark_vanished(status)
+    return status
+
+
+def mark_vanished(status: RunStatus, returncode: int | None = None) -> RunStatus:
+    """A live run whose worker process is gone: failed, with the reason read from the log tail."""
+    from core.train.failures import explain
+
+    tail = log_tail(status.run_id, 80)
+    if status.status == "stopping" and returncode in (None, 0) and "worker finished: stopped" in tail:
+        status.status = "stopped"
+    else:
+        reason, hint = explain(tail, returncode)
+        if returncode is None and reason == "training error":
+            reason = "killed"
+            hint = ("The training process disappeared without reporting: killed (SIGKILL, or the out-of-memory "
+                    "killer) or crashed hard. Read the log tail; lower batch size or max_length if memory ran "
+                    "out, then resume from the last checkpoint.")
+        status.status = "failed"
+        status.error = status.error or f"{reason}: the training process ended without reporting."
+        status.hint = status.hint or hint
+    status.finished = time.time()
+    write_status(status)
     return status
 
 
@@ -141,17 +177,30 @@ def read_config(run_id: str) -> dict:
     return workspace.read_json(run_dir(run_id) / CONFIG_FILE, {}) or {}
 
 
-def checkpoint_complete(path: Path) -> bool:
-    return all((path / name).is_file() for name in CHECKPOINT_COMPLETE) and any(path.glob("adapter_model.*"))
+def checkpoint_complete(path: Path, run_live: bool = False) -> bool:
+    """Fully written: adapter files and a parseable trainer state (written after the weights and
+    optimizer state); while the run is live, also the worker's COMPLETE marker, written last."""
+    path = Path(path)
+    if run_live and not (path / CHECKPOINT_MARKER).is_file():
+        return False
+    if not all((path / name).is_file() for name in CHECKPOINT_COMPLETE) or not any(path.glob("adapter_model.*")):
+        return False
+    return workspace.read_json(path / "trainer_state.json") is not None
+
+
+def mark_checkpoint_complete(path: Path) -> None:
+    workspace.atomic_write_text(Path(path) / CHECKPOINT_MARKER, f"{time.time()}\n")
 
 
 def list_checkpoints(run_id: str) -> list[str]:
     """``checkpoint-N`` folders that are completely written, by step."""
     folder = run_dir(run_id)
     found = []
+    state = (workspace.read_json(folder / STATUS_FILE, {}) or {}).get("status")
+    live = state in LIVE_STATES
     for child in folder.iterdir() if folder.exists() else []:
         match = CHECKPOINT_RE.match(child.name)
-        if match and child.is_dir() and checkpoint_complete(child):
+        if match and child.is_dir() and checkpoint_complete(child, live):
             found.append((int(match.group(1)), child.name))
     return [name for _, name in sorted(found)]
 

@@ -1,15 +1,22 @@
 """The training process: ``python -m core.train.worker RUN_DIR``.
 
 Started by core/train/launcher.py as a separate OS process (its own session), so closing the
-browser or restarting Streamlit never touches it. It reads ``config.json``, trains with TRL's
-SFTTrainer + PEFT LoRA on a bitsandbytes 4-bit NF4 (double-quantised) base — or 8-bit, or
-16-bit LoRA — and reports only through the run folder (status.json, metrics.jsonl,
-samples.jsonl, checkpoints, adapter/). SIGTERM or a STOP file ends it gracefully: the
-trainer saves a checkpoint and the final adapter is written.
+browser or restarting Streamlit never touches it. It first waits in the queue (state
+``queued``, core/train/queue.py) until its devices are free and earlier runs have started;
+then it trains with TRL's SFTTrainer + PEFT LoRA on a bitsandbytes 4-bit NF4 (double-quantised)
+base — or 8-bit, or 16-bit LoRA — and reports only through the run folder (status.json,
+metrics.jsonl, samples.jsonl, checkpoints, adapter/, tensorboard/).
+
+With more than one process it replaces itself (``os.execv``, same pid) by
+``torchrun --standalone --nproc_per_node N -m core.train.worker RUN_DIR``: every rank runs
+``train``; DDP over NCCL on GPUs, gloo on CPU; optionally DeepSpeed ZeRO-2/3. Rank 0 writes the
+run folder. SIGTERM (one process) or a STOP file (any) ends it gracefully: the trainer saves a
+checkpoint and the final adapter is written.
 """
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import sys
 import time
@@ -20,6 +27,16 @@ from core import workspace
 from core.train import runs
 from core.train.config import TrainConfig
 from core.train.failures import explain
+
+_stop = {"requested": False}
+
+
+def rank() -> int:
+    return int(os.environ.get("RANK", "0"))
+
+
+def is_distributed_child() -> bool:
+    return "LOCAL_RANK" in os.environ and int(os.environ.get("WORLD_SIZE", "1")) > 1
 
 
 def build_datasets(config: TrainConfig, tokenizer):
@@ -41,6 +58,8 @@ def build_datasets(config: TrainConfig, tokenizer):
         if key not in cache:
             cache[key] = tokenize_row(tokenizer, row)
         tokenized.append(cache[key])
+    if not any(1 in t["assistant_masks"] for t in tokenized):
+        raise ValueError(f"Dataset {config.dataset!r} has no assistant turns to learn from.")
     dataset = Dataset.from_list(tokenized)
     if config.eval_ratio > 0 and len(dataset) >= 4:
         split = dataset.train_test_split(test_size=config.eval_ratio, seed=config.seed)
@@ -48,29 +67,49 @@ def build_datasets(config: TrainConfig, tokenizer):
     return dataset, None
 
 
-def load_model(model_path: str, quantization: str):
+def load_model(model_path: str, quantization: str, attn_implementation: str = "sdpa", zero3: bool = False):
     import torch
     from transformers import AutoModelForCausalLM
 
     from core.models.loading import quantization_config, torch_dtype
 
-    kwargs = {"dtype": torch_dtype()}
+    kwargs = {"dtype": torch_dtype(), "attn_implementation": attn_implementation}
     qconfig = quantization_config(quantization)
     if qconfig is not None:
+        if zero3 and quantization == "4bit":
+            qconfig.bnb_4bit_quant_storage = torch_dtype()  # ZeRO-3 shards the 4-bit weights as this dtype
         kwargs["quantization_config"] = qconfig
-    if torch.cuda.is_available():
+    if torch.cuda.is_available() and not zero3:
         kwargs["device_map"] = {"": int(os.environ.get("LOCAL_RANK", 0))}
     return AutoModelForCausalLM.from_pretrained(model_path, **kwargs)
 
 
-def sft_config(config: TrainConfig, folder: Path, has_eval: bool):
+def deepspeed_config(stage: str, folder: Path) -> str:
+    """Write a ZeRO-2/3 config ("auto" values are filled in by the trainer) and return its path."""
+    zero = {"stage": 2 if stage == "zero2" else 3, "overlap_comm": True, "contiguous_gradients": True}
+    if stage == "zero3":
+        zero.update(stage3_gather_16bit_weights_on_model_save=True)
+    config = {"zero_optimization": zero, "bf16": {"enabled": "auto"}, "fp16": {"enabled": "auto"},
+              "train_micro_batch_size_per_gpu": "auto", "gradient_accumulation_steps": "auto",
+              "train_batch_size": "auto", "gradient_clipping": "auto"}
+    path = folder / "deepspeed.json"
+    workspace.atomic_write_json(path, config)
+    return str(path)
+
+
+def sft_config(config: TrainConfig, folder: Path, has_eval: bool, report_to: list[str] | None = None):
     import torch
     from trl import SFTConfig
 
     on_gpu = torch.cuda.is_available()
-    os.environ["TENSORBOARD_LOGGING_DIR"] = str(folder / "tensorboard")  # TensorBoard event files
+    os.environ["TENSORBOARD_LOGGING_DIR"] = str(folder / runs.TENSORBOARD_DIR)  # TensorBoard event files
     bf16 = on_gpu and torch.cuda.is_bf16_supported()
     eval_steps = config.eval_steps or config.save_steps
+    extra = {}
+    if config.processes > 1:
+        extra.update(ddp_backend=None if on_gpu else "gloo", ddp_find_unused_parameters=False)
+    if config.deepspeed:
+        extra["deepspeed"] = deepspeed_config(config.deepspeed, folder)
     return SFTConfig(
         output_dir=str(folder),
         per_device_train_batch_size=config.batch_size,
@@ -88,15 +127,18 @@ def sft_config(config: TrainConfig, folder: Path, has_eval: bool):
         eval_steps=eval_steps if has_eval else None,
         max_length=config.max_length,
         packing=config.packing,
-        gradient_checkpointing=config.gradient_checkpointing,
+        packing_strategy="bfd",  # padding-free rows; samples isolated (see core/train/packing.py)
+        activation_checkpointing=config.gradient_checkpointing,
+        activation_checkpointing_kwargs={"use_reentrant": False} if config.gradient_checkpointing else None,
         seed=config.seed,
         bf16=bf16,
         fp16=on_gpu and not bf16,
         use_cpu=not on_gpu,
-        report_to=["tensorboard"],
+        report_to=["tensorboard"] if report_to is None else report_to,
         disable_tqdm=True,
         dataloader_num_workers=0,
         save_only_model=False,  # keep optimizer + scheduler state so a run can resume
+        **extra,
     )
 
 
@@ -112,45 +154,150 @@ def lora_config(config: TrainConfig):
     )
 
 
-def save_final_adapter(trainer, folder: Path) -> None:
+def check_packing(model, train_ds, tokenizer, quantized: bool) -> float:
+    """Refuse to train packed rows if samples could attend to each other with this model's attention."""
+    from core.train.packing import isolation_error
+
+    samples = [list(train_ds[i]["input_ids"][:96]) for i in range(min(3, len(train_ds)))]
+    samples = [s for s in samples if len(s) >= 4]
+    if len(samples) < 2:
+        return 0.0
+    err = isolation_error(model, samples, tokenizer.pad_token_id or 0)
+    import torch
+
+    # fp32 compute (CPU, also with 4-bit weights dequantised to fp32): exact; bf16/fp16 kernels differ by shape.
+    tolerance = 1e-4 if model.dtype == torch.float32 else 5e-2
+    impl = getattr(model.config, "_attn_implementation", "?")
+    print(f"packing isolation check ({impl}): max |loss packed - loss alone| = {err:.2e} (tolerance {tolerance:g})",
+          flush=True)
+    if err > tolerance:
+        raise RuntimeError(
+            f"Packing would let samples attend to each other with attention implementation {impl!r} "
+            f"(loss differs by {err:.3g}). Turn packing off, or use sdpa / flash-attention.")
+    return err
+
+
+def save_final_adapter(trainer, folder: Path, is_main: bool) -> None:
     """Write adapter/ aside and rename it into place, so it is never seen half-written."""
     target = folder / runs.FINAL_ADAPTER
-    staging = workspace.staging_dir(target)
-    trainer.save_model(str(staging))
-    trainer.processing_class.save_pretrained(str(staging))
-    workspace.atomic_replace_dir(staging, target)
+    staging = folder / ".adapter.staging"
+    distributed = trainer.args.world_size > 1
+    if is_main:
+        shutil.rmtree(staging, ignore_errors=True)
+    if distributed:
+        trainer.accelerator.wait_for_everyone()
+    trainer.save_model(str(staging))  # every rank (ZeRO-3 gathers); only the main one writes
+    if distributed:
+        trainer.accelerator.wait_for_everyone()
+    if is_main:
+        trainer.processing_class.save_pretrained(str(staging))
+        workspace.atomic_replace_dir(staging, target)
 
 
-def train(folder: Path, status: runs.RunStatus) -> str:
+def train(folder: Path, status: runs.RunStatus, is_main: bool = True) -> str:
     """Run the training; returns the final state ("completed" or "stopped")."""
+    from transformers.integrations import TensorBoardCallback
     from trl import SFTTrainer
 
     from core.models.loading import load_tokenizer
-    from core.train.callbacks import ProbeCallback, RunFolderCallback
+    from core.train.callbacks import CheckpointMarkerCallback, ProbeCallback, RunFolderCallback
+    from core.train.packing import attention_implementation
 
     raw = workspace.read_json(folder / runs.CONFIG_FILE)
     config = TrainConfig.from_dict(raw)
     model_path = raw.get("model_path") or config.model
     tokenizer = load_tokenizer(model_path)
     train_ds, eval_ds = build_datasets(config, tokenizer)
-    model = load_model(model_path, config.quantization)
+    model = load_model(model_path, config.quantization, attention_implementation(config.packing),
+                       zero3=config.deepspeed == "zero3")
+    if config.packing:
+        check_packing(model, train_ds, tokenizer, config.quantization != "none")
 
-    folder_cb = RunFolderCallback(folder, status)
+    folder_cb = RunFolderCallback(folder, status, is_main)
+    if _stop["requested"]:
+        folder_cb.stop_requested = True
     signal.signal(signal.SIGTERM, lambda *_: setattr(folder_cb, "stop_requested", True))
-    callbacks = [folder_cb]
-    if config.probe_prompts:
+    callbacks = [folder_cb, CheckpointMarkerCallback(folder, is_main)]
+    if config.probe_prompts and is_main:
         every = config.probe_steps or config.save_steps
-        callbacks.append(ProbeCallback(folder, tokenizer, config.probe_prompts, every))
+        callbacks.append(ProbeCallback(folder, tokenizer, config.probe_prompts, every, config.probe_max_new_tokens))
 
     trainer = SFTTrainer(
         model=model, args=sft_config(config, folder, eval_ds is not None), train_dataset=train_ds,
         eval_dataset=eval_ds, processing_class=tokenizer, peft_config=lora_config(config),
         callbacks=callbacks,
     )
+    # TensorBoard after our callback, so it also records the tokens/s and memory we add to the logs.
+    tb = trainer.pop_callback(TensorBoardCallback)
+    if tb is not None:
+        trainer.add_callback(tb)
     resume = raw.get("resume_checkpoint") or None
     trainer.train(resume_from_checkpoint=resume)
-    save_final_adapter(trainer, folder)
+    save_final_adapter(trainer, folder, is_main)
     return "stopped" if folder_cb.stop_requested else "completed"
+
+
+def wait_for_turn(folder: Path) -> bool:
+    """Queued: poll until this run may start (True), or a stop request arrives first (False)."""
+    import psutil
+
+    from core.train import queue
+
+    run_id = folder.name
+    me = psutil.Process()
+    announced = None
+    while True:
+        if _stop["requested"] or (folder / runs.STOP_FILE).exists():
+            queue.leave_queue(run_id, "stopped")
+            print("stopped while queued", flush=True)
+            return False
+        ok, reason, status = queue.claim_turn(run_id, me.pid, me.create_time())
+        if ok:
+            return True
+        if status.status != "queued":  # set to a final state from outside
+            return False
+        if reason != announced:
+            print(f"queued: {reason}", flush=True)
+            announced = reason
+        time.sleep(queue.POLL_SECONDS)
+
+
+def exec_torchrun(folder: Path, processes: int) -> None:
+    """Become torchrun (same pid, so status.json's pid stays right) running every rank of this worker."""
+    argv = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nnodes=1",
+            f"--nproc_per_node={processes}", "-m", "core.train.worker", str(folder)]
+    print(f"starting {processes} processes: {' '.join(argv[1:])}", flush=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, argv)
+
+
+def run_training(folder: Path, distributed: bool) -> int:
+    """Train and record the outcome in status.json (rank 0; any rank records a failure)."""
+    main_rank = rank() == 0
+    data = workspace.read_json(folder / runs.STATUS_FILE) or {"run_id": folder.name}
+    status = runs.RunStatus(**{k: v for k, v in data.items() if k in runs.RunStatus.__dataclass_fields__})
+    if main_rank:
+        status.status = "running"
+        status.started = status.started or time.time()
+        runs.write_status(status)
+    try:
+        final = train(folder, status, is_main=main_rank)
+        status.status = final
+        status.error = status.hint = None
+        code = 0
+    except BaseException as err:  # every failure must end in status.json, not only in the log
+        traceback.print_exc()
+        text = f"{type(err).__name__}: {err}"
+        reason, hint = explain(text)
+        where = f" (rank {rank()})" if distributed else ""
+        status.status, status.error, status.hint = "failed", f"{reason}{where}: {text}"[:2000], hint
+        code = 1
+    if main_rank or code:
+        status.finished = time.time()
+        runs.write_status(status)
+    print(f"worker finished: {status.status}", flush=True)
+    return code
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -158,28 +305,24 @@ def main(argv: list[str] | None = None) -> int:
     folder = Path(argv[0]).resolve()
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ["WORKBENCH_HOME"] = str(folder.parent.parent)  # the run's own workspace
-    import psutil
+    if is_distributed_child():
+        return run_training(folder, distributed=True)
 
-    data = workspace.read_json(folder / runs.STATUS_FILE) or {"run_id": folder.name}
-    status = runs.RunStatus(**{k: v for k, v in data.items() if k in runs.RunStatus.__dataclass_fields__})
-    status.status, status.pid = "running", os.getpid()
-    status.pid_started = psutil.Process().create_time()
-    status.started = time.time()
-    runs.write_status(status)
+    signal.signal(signal.SIGTERM, lambda *_: _stop.__setitem__("requested", True))
     try:
-        status.status = train(folder, status)
-        status.error = status.hint = None
-        code = 0
-    except BaseException as err:  # every failure must end in status.json, not only in the log
+        if not wait_for_turn(folder):
+            return 0
+        config = TrainConfig.from_dict(workspace.read_json(folder / runs.CONFIG_FILE) or {})
+    except BaseException as err:
         traceback.print_exc()
-        text = f"{type(err).__name__}: {err}"
-        reason, hint = explain(text)
-        status.status, status.error, status.hint = "failed", f"{reason}: {text}"[:2000], hint
-        code = 1
-    status.finished = time.time()
-    runs.write_status(status)
-    print(f"worker finished: {status.status}", flush=True)
-    return code
+        status = runs.read_status(folder.name, reconcile=False)
+        status.status, status.error = "failed", f"could not start: {type(err).__name__}: {err}"[:2000]
+        status.finished = time.time()
+        runs.write_status(status)
+        return 1
+    if config.processes > 1:
+        exec_torchrun(folder, config.processes)  # does not return
+    return run_training(folder, distributed=False)
 
 
 if __name__ == "__main__":

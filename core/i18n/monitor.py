@@ -1,0 +1,31 @@
+"""Texts of the Monitor page (keys ``monitor.``)."""
+
+TEXTS = {
+    "monitor.title": {"en": "Monitor", "zh": "训练监控"},
+    "monitor.runs": {"en": "Runs to show (overlaid)", "zh": "显示的任务（叠加对比）"},
+    "monitor.no_runs": {"en": "No runs yet: launch one on the Train page.", "zh": "还没有训练任务：请在训练页面启动。"},
+    "monitor.pick_runs": {"en": "Pick one or more runs.", "zh": "请选择一个或多个任务。"},
+    "monitor.smoothing": {"en": "Smoothing (EMA)", "zh": "平滑（EMA）"},
+    "monitor.smoothing_help": {"en": "Weight on the past in an exponential moving average, as in TensorBoard; "
+                                     "the raw curve stays faint behind.",
+                               "zh": "指数滑动平均中历史的权重（同 TensorBoard）；原始曲线以浅色显示。"},
+    "monitor.step": {"en": "step", "zh": "步"},
+    "monitor.chart.loss": {"en": "Training loss", "zh": "训练损失"},
+    "monitor.chart.eval_loss": {"en": "Eval loss", "zh": "验证损失"},
+    "monitor.chart.lr": {"en": "Learning rate", "zh": "学习率"},
+    "monitor.chart.grad_norm": {"en": "Gradient norm", "zh": "梯度范数"},
+    "monitor.chart.tokens_per_s": {"en": "Tokens / s", "zh": "每秒 token 数"},
+    "monitor.chart.gpu_mem": {"en": "Memory (GB)", "zh": "内存 / 显存（GB）"},
+    "monitor.no_metrics": {"en": "No metrics yet: the first point appears after logging_steps steps.",
+                           "zh": "暂无指标：训练 logging_steps 步后出现第一个点。"},
+    "monitor.probes": {"en": "Probe answers", "zh": "探针回答"},
+    "monitor.no_probes": {"en": "No probe answers (add probe questions when launching).",
+                          "zh": "没有探针回答（启动训练时可添加探针问题）。"},
+    "monitor.prompt": {"en": "Question", "zh": "问题"},
+    "monitor.empty_answer": {"en": "(empty)", "zh": "（空）"},
+    "monitor.all_answers": {"en": "All {n} answers", "zh": "全部 {n} 个回答"},
+    "monitor.live": {"en": "Live: refreshing every {s} s.", "zh": "实时：每 {s} 秒刷新。"},
+    "monitor.config_diff": {"en": "Settings that differ", "zh": "设置差异"},
+    "monitor.same_config": {"en": "The runs use the same settings.", "zh": "这些任务的设置相同。"},
+    "monitor.tensorboard": {"en": "TensorBoard event files: {path}", "zh": "TensorBoard 事件文件：{path}"},
+}

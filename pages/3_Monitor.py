@@ -1,0 +1,142 @@
+"""Monitor page: loss, eval loss, learning rate, grad norm, tokens/s and memory curves of one or
+more runs (overlaid, EMA-smoothed), the probe answers step by step, and the config diff.
+
+Curves come from each run's metrics.jsonl; while a selected run is live the charts re-draw by
+themselves every 2 s (``st.fragment(run_every=...)``), nothing else on the page reruns.
+
+    streamlit run pages/3_Monitor.py
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from core.errors import UserError
+from core.train import metrics, runs
+from ui.common import page_start, show_user_error, tr
+
+RUNS_KEY = "monitor_runs"
+EMA_KEY = "monitor_ema"
+PROBE_RUN_KEY = "monitor_probe_run"
+REFRESH_SECONDS = 2
+COLORS = ["#3b6ea5", "#d9534f", "#5cb85c", "#f0ad4e", "#9b59b6", "#17a2b8", "#795548", "#e83e8c"]
+CHART_KEYS = ("loss", "eval_loss", "lr", "grad_norm", "tokens_per_s", "gpu_mem")
+
+
+def figure(key: str, data: dict[str, list[dict]], smoothing: float):
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for i, (run_id, rows) in enumerate(data.items()):
+        steps, values = metrics.series(rows, key)
+        if not steps:
+            continue
+        color = COLORS[i % len(COLORS)]
+        name = run_id if len(run_id) <= 32 else "…" + run_id[-31:]
+        smooth = key in ("loss", "grad_norm", "tokens_per_s") and smoothing > 0
+        if smooth:
+            fig.add_scatter(x=steps, y=values, mode="lines", line=dict(color=color, width=1), opacity=0.25,
+                            name=name, legendgroup=run_id, showlegend=False, hoverinfo="skip")
+        fig.add_scatter(x=steps, y=metrics.ema(values, smoothing) if smooth else values,
+                        mode="lines+markers" if len(steps) < 30 else "lines",
+                        line=dict(color=color, width=2, dash="dash" if key == "eval_loss" else "solid"),
+                        name=name, legendgroup=run_id)
+    fig.update_layout(title=tr(f"monitor.chart.{key}"), height=260, margin=dict(l=10, r=10, t=36, b=10), title_font_size=14,
+                      xaxis_title=tr("monitor.step"), legend=dict(orientation="h", y=-0.25), uirevision=key)
+    return fig
+
+
+def probes_panel(run_id: str) -> None:
+    table = metrics.probe_table(run_id)
+    if not table:
+        st.caption(tr("monitor.no_probes"))
+        return
+    for prompt, answers in table.items():
+        st.markdown(f"**{tr('monitor.prompt')}:** {prompt}")
+        for step, answer in reversed(answers[-6:]):
+            st.markdown(f"`{tr('monitor.step')} {step}` {answer.strip() or tr('monitor.empty_answer')}")
+        if len(answers) > 6:
+            with st.expander(tr("monitor.all_answers", n=len(answers))):
+                st.dataframe([{"step": s, "answer": a} for s, a in answers], hide_index=True, width="stretch")
+
+
+def status_line(statuses: dict[str, runs.RunStatus]) -> None:
+    parts = []
+    for run_id, s in statuses.items():
+        total = f"/{s.total_steps}" if s.total_steps else ""
+        parts.append(f"**{run_id}**: {tr('train.state.' + s.status)} · {tr('monitor.step')} {s.step}{total}")
+    st.markdown("  \n".join(parts))
+
+
+def charts(selected: list[str], smoothing: float) -> None:
+    statuses = {r: runs.read_status(r) for r in selected}
+    data = {r: runs.read_metrics(r) for r in selected}
+    status_line(statuses)
+    left, right = st.columns([3, 2])
+    with left:
+        present = [k for k in CHART_KEYS if any(metrics.series(rows, k)[0] for rows in data.values())]
+        if not present:
+            st.info(tr("monitor.no_metrics"))
+        for i in range(0, len(present), 2):
+            cols = st.columns(2)
+            for col, key in zip(cols, present[i:i + 2]):
+                col.plotly_chart(figure(key, data, smoothing), key=f"monitor_chart_{key}", width="stretch",
+                                config={"displayModeBar": False})
+    with right:
+        st.markdown(f"#### {tr('monitor.probes')}")
+        probe_run = st.session_state.get(PROBE_RUN_KEY)
+        if probe_run not in selected:
+            probe_run = selected[0]
+        if len(selected) > 1:
+            probe_run = st.selectbox(tr("common.run"), selected, index=selected.index(probe_run),
+                                     key=PROBE_RUN_KEY)
+        probes_panel(probe_run)
+
+
+def main() -> None:
+    st.set_page_config(layout="wide")  # curves and probe answers side by side
+    page_start("monitor.title")
+    run_ids = runs.list_run_ids()
+    if not run_ids:
+        st.info(tr("monitor.no_runs"))
+        return
+    statuses = {r: runs.read_status(r) for r in run_ids}
+    if RUNS_KEY not in st.session_state:
+        order = {"running": 0, "stopping": 1, "queued": 2}
+        live = sorted((r for r in run_ids if statuses[r].live), key=lambda r: order.get(statuses[r].status, 9))
+        st.session_state[RUNS_KEY] = live[:1] or run_ids[:1]
+    else:
+        st.session_state[RUNS_KEY] = [r for r in st.session_state[RUNS_KEY] if r in run_ids]
+    c1, c2 = st.columns([3, 1])
+    selected = c1.multiselect(tr("monitor.runs"), run_ids, key=RUNS_KEY,
+                              format_func=lambda r: f"{r} ({tr('train.state.' + statuses[r].status)})")
+    smoothing = c2.slider(tr("monitor.smoothing"), 0.0, 0.99, 0.6, 0.01, key=EMA_KEY, help=tr("monitor.smoothing_help"))
+    if not selected:
+        st.info(tr("monitor.pick_runs"))
+        return
+    live = any(statuses[r].live for r in selected)
+
+    @st.fragment(run_every=REFRESH_SECONDS if live else None)
+    def live_charts():
+        charts(selected, smoothing)
+        if live and not any(runs.read_status(r).live for r in selected):
+            st.rerun()  # the last live run ended: stop refreshing
+
+    live_charts()
+    if live:
+        st.caption(tr("monitor.live", s=REFRESH_SECONDS))
+
+    if len(selected) > 1:
+        st.markdown(f"#### {tr('monitor.config_diff')}")
+        diff = metrics.config_diff(selected)
+        if diff:
+            st.dataframe([{"setting": k} | {r: str(v.get(r)) for r in selected} for k, v in diff.items()],
+                         hide_index=True, width="stretch")
+        else:
+            st.caption(tr("monitor.same_config"))
+    st.caption(tr("monitor.tensorboard", path=str(runs.run_dir(selected[0]) / runs.TENSORBOARD_DIR)))
+
+
+try:
+    main()
+except UserError as err:
+    show_user_error(err)
