@@ -168,3 +168,22 @@ def test_cli_models_and_demo_model(workbench_home):
     listed = json.loads(run_cli("models", "--json", home=workbench_home).stdout)
     assert [m["name"] for m in listed["models"]] == ["demo-tiny"]
     assert listed["models"][0]["path"] == path
+
+
+def test_tokenize_passes_tool_schemas_to_the_template(tiny_model_path):
+    from core.models.loading import load_tokenizer
+    from core.train.tokenize import tokenize_row
+
+    tok = load_tokenizer(tiny_model_path)
+    tok.chat_template = ("{% if tools %}TOOLS:{{ tools | tojson }}\n{% endif %}"
+                         "{% for m in messages %}<{{ m['role'] }}>{{ m['content'] }}</s>{% endfor %}"
+                         "{% if add_generation_prompt %}<assistant>{% endif %}")
+    row = {"messages": [{"role": "user", "content": "weather?"},
+                        {"role": "assistant", "content": '{"name": "get_weather"}'},
+                        {"role": "tool", "content": '{"temp": 20}'},
+                        {"role": "assistant", "content": "It is 20 degrees."}],
+           "tools": [{"name": "get_weather", "parameters": {}}]}
+    out = tokenize_row(tok, row)
+    assert "TOOLS:" in tok.decode(out["input_ids"])
+    learnt = tok.decode([i for i, m in zip(out["input_ids"], out["assistant_masks"]) if m])
+    assert "get_weather" in learnt and "20 degrees" in learnt and "temp" not in learnt

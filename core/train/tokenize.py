@@ -17,20 +17,23 @@ from __future__ import annotations
 from core.chat.templates import ensure_chat_template
 
 
-def _render(tokenizer, messages: list[dict], generation_prompt: bool) -> str:
-    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=generation_prompt)
+def _render(tokenizer, messages: list[dict], generation_prompt: bool, tools: list | None = None) -> str:
+    # Tool schemas go to the template (which places them, e.g. in the system turn); a template
+    # that ignores ``tools`` simply renders without them.
+    return tokenizer.apply_chat_template(messages, tools=tools or None, tokenize=False,
+                                         add_generation_prompt=generation_prompt)
 
 
-def assistant_spans(tokenizer, messages: list[dict]) -> tuple[str, list[tuple[int, int]]]:
+def assistant_spans(tokenizer, messages: list[dict], tools: list | None = None) -> tuple[str, list[tuple[int, int]]]:
     """The rendered conversation and the (start, end) character span of each assistant reply."""
-    text = _render(tokenizer, messages, False)
+    text = _render(tokenizer, messages, False, tools)
     spans: list[tuple[int, int]] = []
     cursor = 0
     for i, message in enumerate(messages):
         if message.get("role") != "assistant":
             continue
-        before = _render(tokenizer, messages[:i], True) if i else ""
-        upto = _render(tokenizer, messages[: i + 1], False)
+        before = _render(tokenizer, messages[:i], True, tools) if i else ""
+        upto = _render(tokenizer, messages[: i + 1], False, tools)
         if text.startswith(before) and text.startswith(upto) and len(upto) > len(before):
             spans.append((len(before), len(upto)))
             cursor = len(upto)
@@ -49,7 +52,7 @@ def tokenize_row(tokenizer, row: dict) -> dict:
         if tokenizer.eos_token_id is not None:
             ids = ids + [tokenizer.eos_token_id]
         return {"input_ids": ids, "assistant_masks": [1] * len(ids)}
-    text, spans = assistant_spans(tokenizer, row["messages"])
+    text, spans = assistant_spans(tokenizer, row["messages"], row.get("tools"))
     encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
     mask = []
     for start, end in encoded["offset_mapping"]:
