@@ -1,0 +1,484 @@
+"""Compare: checkpoints side by side on a prompt set, with scores; then merge one and ship it.
+
+UI only. The work is in core.chat.compare (answers on one loaded base, adapters switched),
+core.chat.metrics (BLEU / ROUGE-L / exact match / eval loss) and core.export (merge, zip).
+The loaded base is shared with the Chat page through ui.models' cache.
+
+    streamlit run pages/4_Compare.py
+"""
+from __future__ import annotations
+
+import html
+import time
+
+import streamlit as st
+
+from core.errors import UserError
+from ui.common import page_start, show_user_error, tr
+
+try:
+    from ui.models import get_loaded_model, unload_all
+except ImportError:  # ui.models not present: a page-local cache with the same contract
+    @st.cache_resource(max_entries=1, show_spinner=False)
+    def _load(model_path: str, quantization: str):
+        from core.models.loading import load_base
+
+        return load_base(model_path, quantization=quantization)
+
+    def get_loaded_model(model: str, quantization: str = "none"):
+        from core.models.registry import resolve_model
+
+        return _load(str(resolve_model(model)), quantization)
+
+    def unload_all() -> None:
+        _load.clear()
+
+RESULT_KEY = "cmp_result"  # CompareResult.to_dict() of the comparison on screen
+ZIP_KEY = "cmp_zip"  # (adapter path, file name, bytes)
+EXPORT_KEY = "cmp_export"  # ExportResult.to_dict() of the last merge
+QUANTIZATIONS = ["none", "4bit", "8bit"]
+METRICS = ["bleu", "rouge_l", "exact_match", "eval_loss", "perplexity"]
+
+
+def human_size(n: int) -> str:
+    from core.models.registry import human_size as _human
+
+    return _human(n)
+
+
+# ----------------------------------------------------------------------------- choosing
+
+
+def pick_model(models, groups) -> str | None:
+    """The base model select; defaults to the base of the newest run that is in the list."""
+    from pathlib import Path
+
+    if not models:
+        st.info(tr("common.no_models"))
+        if st.button(tr("common.build_demo"), key="cmp_build_demo", type="primary"):
+            from core.models.demo import ensure_demo_model
+
+            with st.spinner("…"):
+                ensure_demo_model()
+            st.rerun()
+        return None
+    names = [m.name for m in models]
+    if st.session_state.get("cmp_model") not in names:
+        default = names[0]
+        by_path = {str(Path(m.path).resolve()): m.name for m in models}
+        for _, base, _ in groups:
+            if base and str(Path(base).resolve()) in by_path:
+                default = by_path[str(Path(base).resolve())]
+                break
+        st.session_state["cmp_model"] = default
+    return st.selectbox(tr("common.model"), names, key="cmp_model")
+
+
+def ref_label(ref) -> str:
+    from core.train.runs import FINAL_ADAPTER
+
+    if ref.name == FINAL_ADAPTER:
+        return tr("compare.final_adapter", step=ref.step if ref.step is not None else "?")
+    return f"{ref.name} ({tr('compare.step_label', step=ref.step)})"
+
+
+def pick_checkpoints(model_path, groups) -> list[str]:
+    """One multiselect per run (grouped by run); runs of other bases in an expander."""
+    from pathlib import Path
+
+    from core.chat.compare import adapter_fits
+
+    st.subheader(tr("compare.checkpoints"))
+    if not groups:
+        st.info(tr("compare.no_runs"))
+        return []
+    if st.session_state.get("cmp_ck_for") != str(model_path):  # a new base: fresh default picks
+        for key in [k for k in st.session_state if str(k).startswith("cmp_ck_")]:
+            del st.session_state[key]
+        st.session_state["cmp_ck_for"] = str(model_path)
+    matching, other = [], []
+    for run_id, base, refs in groups:
+        (matching if model_path and adapter_fits(model_path, refs[0].path) else other).append((run_id, base, refs))
+    chosen: list[str] = []
+
+    def run_select(run_id, base, refs, default_all: bool, warn: bool):
+        by_label = {ref_label(r): r.path for r in refs}
+        key = f"cmp_ck_{run_id}"
+        if key not in st.session_state:
+            st.session_state[key] = list(by_label) if default_all else []
+        picked = st.multiselect(tr("compare.run_label", run=run_id, base=Path(base).name if base else "?"),
+                                list(by_label), key=key,
+                                help=tr("compare.other_base", base=base) if warn else None)
+        chosen.extend(by_label[label] for label in picked if label in by_label)
+
+    for i, (run_id, base, refs) in enumerate(matching):
+        run_select(run_id, base, refs, default_all=(i == 0), warn=False)
+    if other:
+        with st.expander(tr("compare.other_runs", n=len(other))):
+            for run_id, base, refs in other:
+                st.caption(tr("compare.other_base", base=base))
+                run_select(run_id, base, refs, default_all=False, warn=True)
+    return chosen
+
+
+def pick_prompts(groups):
+    """(prompts, eval_rows, eval_source) from the chosen source; raises UserError when unusable."""
+    from core.chat import compare as C
+
+    st.subheader(tr("compare.prompt_source"))
+    source = st.radio(tr("compare.prompt_source"), ["typed", "file", "dataset"], key="cmp_source",
+                      horizontal=True, label_visibility="collapsed",
+                      format_func=lambda s: tr(f"compare.source_{s}"))
+    if source == "typed":
+        text = st.text_area(tr("compare.typed_label"), tr("compare.typed_default"), key="cmp_typed", height=120)
+        return (lambda: (C.parse_prompt_text(text), None, None)), False
+    if source == "file":
+        upload = st.file_uploader(tr("compare.file_label"), type=["txt", "jsonl", "json", "csv", "tsv"],
+                                  key="cmp_file")
+
+        def from_file():
+            if upload is None:
+                raise UserError(tr("compare.file_needed"), field="prompts")
+            return C.parse_prompt_file(upload.getvalue(), upload.name), None, None
+        return from_file, False
+    from core.data.store import list_datasets
+
+    names = [d.name for d in list_datasets()]
+    if not names:
+        st.info(tr("compare.no_datasets"))
+        return (lambda: (_ for _ in ()).throw(UserError(tr("compare.no_datasets")))), False
+    ratio, seed, held = 0.1, 42, False
+    dataset_default = names[0]
+    if groups:
+        ds, ratio, seed, held = C.run_eval_split(groups[0][0])
+        dataset_default = ds if ds in names else dataset_default
+    c1, c2, c3, c4 = st.columns([3, 1, 1, 1])
+    dataset = c1.selectbox(tr("common.dataset"), names, index=names.index(dataset_default), key="cmp_dataset")
+    eval_ratio = c2.number_input(tr("compare.eval_ratio"), 0.01, 0.9, float(ratio), step=0.05, key="cmp_ratio")
+    split_seed = int(c3.number_input(tr("compare.seed"), 0, 2**31 - 1, int(seed), key="cmp_seed"))
+    limit = int(c4.number_input(tr("compare.limit"), 1, C.MAX_PROMPTS, 20, key="cmp_limit"))
+    if groups and dataset == dataset_default and abs(eval_ratio - ratio) < 1e-9 and split_seed == seed:
+        st.caption(tr("compare.held_out", ratio=ratio, seed=seed) if held else tr("compare.not_held_out"))
+    want_loss = st.checkbox(tr("compare.eval_loss"), True, key="cmp_eval_loss")
+
+    def from_dataset():
+        rows = C.eval_split_rows(dataset, eval_ratio, split_seed)
+        prompts = C.prompts_from_rows(rows, limit=limit)
+        if not prompts:
+            raise UserError(f"The eval split of {dataset!r} holds no chat prompts.", field="dataset")
+        source_info = {"dataset": dataset, "eval_ratio": eval_ratio, "seed": split_seed, "rows": len(rows)}
+        return prompts, (rows if want_loss else None), (source_info if want_loss else None)
+    return from_dataset, want_loss
+
+
+def generation_settings():
+    from core.chat.generate import GenerationSettings
+
+    with st.expander(tr("compare.settings")):
+        c1, c2, c3 = st.columns(3)
+        settings = GenerationSettings(
+            max_new_tokens=int(c1.number_input(tr("compare.max_new_tokens"), 1, 4096, 128, key="cmp_max_new")),
+            temperature=float(c2.number_input(tr("compare.temperature"), 0.0, 2.0, 0.0, step=0.1, key="cmp_temp")),
+            repetition_penalty=float(c3.number_input(tr("compare.repetition_penalty"), 1.0, 2.0, 1.0, step=0.05,
+                                                     key="cmp_rep")),
+            system=st.text_input(tr("compare.system"), "", key="cmp_system"),
+        )
+    st.caption(settings_text(settings.to_dict()))
+    return settings
+
+
+def settings_text(s: dict) -> str:
+    if not s.get("temperature"):
+        return tr("compare.settings_greedy", n=s.get("max_new_tokens"), rp=s.get("repetition_penalty"))
+    return tr("compare.settings_sampled", t=s.get("temperature"), n=s.get("max_new_tokens"))
+
+
+# ----------------------------------------------------------------------------- running
+
+
+def run_comparison(model, quant, adapters, include_base, build_prompts, settings) -> None:
+    from core.chat import compare as C
+    from core.models.registry import resolve_model
+
+    try:
+        if not adapters and not include_base:
+            raise UserError(tr("compare.nothing_selected"))
+        prompts, eval_rows, eval_source = build_prompts()
+        C.check_fits(resolve_model(model), adapters)  # refuse before the slow load
+        with st.spinner(tr("compare.loading", model=model)):
+            lm = get_loaded_model(model, quant)
+        n_models = len(adapters) + int(include_base)
+        bar = st.progress(0.0, text=tr("compare.running", n=len(prompts), m=n_models))
+        result = C.run_compare(lm, prompts, adapters, settings, include_base=include_base,
+                               eval_rows=eval_rows, eval_source=eval_source,
+                               progress=lambda f, m: bar.progress(f, text=m))
+        bar.empty()
+        C.save_result(result)
+        st.session_state[RESULT_KEY] = result.to_dict()
+    except UserError as err:
+        show_user_error(err)
+
+
+# ----------------------------------------------------------------------------- results
+
+
+def show_results(result) -> None:
+    from pathlib import Path
+
+    st.subheader(tr("compare.results"))
+    st.caption(tr("compare.result_caption", n=len(result.prompts), m=len(result.columns),
+                  model=Path(result.model).name, quant=result.quantization,
+                  settings=settings_text(result.settings)))
+    if not result.complete:
+        st.warning(tr("compare.stopped"))
+    if result.saved:
+        st.caption(tr("compare.saved", paths=", ".join(result.saved)))
+    show_metrics(result)
+    st.markdown(f"#### {tr('compare.answers')}")
+    st.dataframe(result.table(), hide_index=True, width="stretch", key="cmp_table")
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(result.created))
+    st.download_button(tr("compare.download_csv"), result.to_csv_bytes(), file_name=f"compare-{stamp}.csv",
+                       mime="text/csv", key="cmp_download_csv")
+    show_per_prompt(result)
+
+
+def show_metrics(result) -> None:
+    from core.chat.compare import best_checkpoints
+
+    st.markdown(f"#### {tr('compare.metrics')}")
+    table = result.metrics_table()
+    present = [m for m in METRICS if table[m].notna().any()]
+    if not result.has_references:
+        st.info(tr("compare.no_references"))
+    shown = table[["model", "step"] + present + ["seconds"]].rename(
+        columns={m: tr(f"compare.metric_{m}") for m in present})
+    st.dataframe(shown, hide_index=True, width="stretch", key="cmp_metrics")
+    best = best_checkpoints(result)
+    if best:
+        st.caption(" · ".join(tr("compare.best", metric=tr(f"compare.metric_{m}"), model=label)
+                              for m, label in best.items()))
+    if present:
+        show_plot(result, present)
+
+
+def show_plot(result, present) -> None:
+    import plotly.graph_objects as go
+
+    from core.chat.compare import metric_curves
+
+    curves = metric_curves(result)
+    st.markdown(f"#### {tr('compare.plot')}")
+    metric = st.radio(tr("compare.plot_metric"), present, horizontal=True, key="cmp_plot_metric",
+                      format_func=lambda m: tr(f"compare.metric_{m}"))
+    data = curves[curves.metric == metric]
+    stepped = data[data.step.notna()]
+    if stepped.empty:
+        st.caption(tr("compare.plot_no_steps"))
+        return
+    fig = go.Figure()
+    for run_id, group in stepped.groupby("run", sort=False):
+        group = group.sort_values("step")
+        fig.add_trace(go.Scatter(x=group.step, y=group.value, mode="lines+markers", name=run_id,
+                                 text=group.checkpoint, hovertemplate="%{text}<br>%{x}: %{y:.4g}<extra></extra>"))
+    base = data[data.step.isna()]
+    if not base.empty:
+        fig.add_hline(y=float(base.value.iloc[0]), line_dash="dash", line_color="gray",
+                      annotation_text=tr("compare.plot_base"))
+    fig.update_layout(height=340, margin=dict(l=10, r=10, t=30, b=10), xaxis_title=tr("compare.step"),
+                      yaxis_title=tr(f"compare.metric_{metric}"), legend=dict(orientation="h", y=-0.25))
+    st.plotly_chart(fig, key="cmp_plot")
+
+
+def highlighted(base_text: str, text: str) -> str:
+    from core.chat.compare import diff_segments
+
+    if not text:
+        return f"<i>{html.escape(tr('compare.empty_answer'))}</i>"
+    parts = []
+    for piece, changed in diff_segments(base_text, text):
+        escaped = html.escape(piece)
+        parts.append(f"<mark style='background:#ffe08a;padding:0 1px'>{escaped}</mark>" if changed else escaped)
+    return "<div style='white-space:pre-wrap;line-height:1.5'>" + "".join(parts) + "</div>"
+
+
+def show_per_prompt(result) -> None:
+    from core.chat.metrics import answer_scores
+
+    st.markdown(f"#### {tr('compare.per_prompt')}")
+    differing = result.differing_prompts()
+    if not differing:
+        st.caption(tr("compare.all_same"))
+    only = st.checkbox(tr("compare.only_differing", n=len(differing)), bool(differing), key="cmp_only_diff")
+    indices = differing if only and differing else list(range(len(result.prompts)))
+    diff_set = set(differing)
+    i = st.selectbox(tr("compare.pick_prompt"), indices, key="cmp_prompt_pick",
+                     format_func=lambda k: f"#{k + 1}{' ≠' if k in diff_set else ''} · {result.prompts[k].prompt[:80]}")
+    if i is None or i >= len(result.prompts):
+        return
+    item = result.prompts[i]
+    against = "base"
+    if item.reference:
+        against = st.radio(tr("compare.highlight_against"), ["base", "reference"], horizontal=True,
+                           key="cmp_against", format_func=lambda a: tr(f"compare.against_{a}"))
+    st.markdown(f"**{html.escape(item.prompt)}**")
+    if item.reference:
+        st.caption(f"{tr('compare.reference')}: {item.reference}")
+    labels = result.labels
+    first = result.answers.get(labels[0], [""] * (i + 1))
+    anchor = item.reference if against == "reference" else (first[i] if i < len(first) else "")
+    for label in labels:
+        answers = result.answers.get(label, [])
+        text = answers[i] if i < len(answers) else ""
+        with st.container(border=True):
+            line = f"**{label}**"
+            if item.reference:
+                s = answer_scores(text, item.reference)
+                line += f" · BLEU {s['bleu']:.1f} · ROUGE-L {s['rouge_l']:.3f} · EM {s['exact_match']:.0f}"
+            st.markdown(line)
+            if label == labels[0] and against == "base":
+                st.markdown(f"<div style='white-space:pre-wrap'>{html.escape(text) or tr('compare.empty_answer')}</div>",
+                            unsafe_allow_html=True)
+            else:
+                st.markdown(highlighted(anchor, text), unsafe_allow_html=True)
+
+
+def show_history() -> None:
+    from datetime import datetime
+
+    from core.chat.compare import list_saved, load_saved
+
+    with st.expander(tr("compare.history")):
+        saved = list_saved()
+        if not saved:
+            st.caption(tr("compare.history_none"))
+            return
+        by_path = {s["path"]: s for s in saved}
+        path = st.selectbox(tr("compare.history"), list(by_path), key="cmp_history", label_visibility="collapsed",
+                            format_func=lambda p: tr("compare.history_item",
+                                                     when=datetime.fromtimestamp(by_path[p]["created"]).strftime("%Y-%m-%d %H:%M"),
+                                                     run=by_path[p]["run_id"], m=len(by_path[p]["models"]),
+                                                     n=by_path[p]["prompts"]))
+        if st.button(tr("compare.open"), key="cmp_history_open"):
+            try:
+                st.session_state[RESULT_KEY] = load_saved(path).to_dict()
+            except UserError as err:
+                show_user_error(err)
+
+
+def compare_tab(models, groups) -> None:
+    from core.chat.compare import CompareResult
+    from core.models.registry import resolve_model
+
+    c1, c2 = st.columns([3, 2])
+    with c1:
+        model = pick_model(models, groups)
+    quant = c2.selectbox(tr("compare.quantization"), QUANTIZATIONS, key="cmp_quant",
+                         format_func=lambda q: tr(f"compare.quant_{q}"))
+    model_path = None
+    if model:
+        try:
+            model_path = resolve_model(model)
+        except UserError as err:
+            show_user_error(err)
+    include_base = st.checkbox(tr("compare.include_base"), True, key="cmp_include_base")
+    adapters = pick_checkpoints(model_path, groups)
+    build_prompts, _ = pick_prompts(groups)
+    settings = generation_settings()
+    b1, b2 = st.columns([1, 1])
+    if b1.button(tr("compare.run"), type="primary", key="cmp_run", disabled=model is None):
+        run_comparison(model, quant, adapters, include_base, build_prompts, settings)
+    if b2.button(tr("compare.unload"), key="cmp_unload"):
+        unload_all()
+        st.toast(tr("common.unloaded"))
+    show_history()
+    if st.session_state.get(RESULT_KEY):
+        show_results(CompareResult.from_dict(st.session_state[RESULT_KEY]))
+
+
+# ----------------------------------------------------------------------------- export
+
+
+def export_tab(models, groups) -> None:
+    from pathlib import Path
+
+    from core import export as E
+
+    st.caption(tr("compare.export_intro"))
+    refs = [ref for _, _, run_refs in groups for ref in run_refs]
+    if not refs:
+        st.info(tr("compare.no_adapters"))
+        return
+    by_label = {ref.label: ref for ref in refs}
+    labels = list(by_label)
+    newest_final = len(groups[0][2]) - 1  # the newest run's final adapter (or its last checkpoint)
+    label = st.selectbox(tr("compare.export_adapter"), labels, index=newest_final, key="cmp_export_adapter")
+    ref = by_label[label]
+    names = [m.name for m in models]
+    by_path = {str(Path(m.path).resolve()): m.name for m in models}
+    run_base = by_path.get(str(Path(ref.base_model).resolve())) if ref.base_model else None
+    if run_base is None:
+        st.warning(tr("compare.export_base_missing", base=ref.base_model))
+    c1, c2 = st.columns(2)
+    base = c1.selectbox(tr("compare.export_base"), names, index=names.index(run_base) if run_base else 0,
+                        key=f"cmp_export_base_{ref.run_id}")
+    name = c2.text_input(tr("compare.export_name"), E.default_export_name(Path(ref.path)),
+                         key=f"cmp_export_name_{label}")
+    c3, c4, c5 = st.columns(3)
+    dtype = c3.selectbox(tr("compare.export_dtype"), list(E.DTYPES), key="cmp_export_dtype",
+                         format_func=lambda d: tr("compare.dtype_auto") if d == "auto" else d)
+    shard = c4.selectbox(tr("compare.export_shard"), ["500MB", "1GB", "2GB", "5GB"], index=2, key="cmp_export_shard")
+    overwrite = c5.checkbox(tr("compare.export_overwrite"), False, key="cmp_export_overwrite")
+    st.caption(tr("compare.export_note"))
+    if st.button(tr("compare.merge"), type="primary", key="cmp_merge", disabled=not names):
+        bar = st.progress(0.0)
+        try:
+            result = E.merge_adapter(base, ref.path, name=name, dtype=dtype, max_shard_size=shard,
+                                     overwrite=overwrite, progress=lambda f, m: bar.progress(f, text=m))
+            st.session_state[EXPORT_KEY] = result.to_dict()
+        except UserError as err:
+            show_user_error(err)
+        finally:
+            bar.empty()
+    done = st.session_state.get(EXPORT_KEY)
+    if done:
+        st.success(tr("compare.merged", path=done["path"], size=human_size(done["size_bytes"]), dtype=done["dtype"],
+                      seconds=done["seconds"], name=Path(done["path"]).name))
+
+    st.markdown(f"#### {tr('compare.zip_title')}")
+    state = st.checkbox(tr("compare.zip_training_state"), False, key="cmp_zip_state")
+    if st.button(tr("compare.zip_prepare"), key="cmp_zip_prepare"):
+        bar = st.progress(0.0)
+        try:
+            data = E.adapter_zip_bytes(ref.path, include_training_state=state,
+                                       progress=lambda f, m: bar.progress(f, text=m))
+            st.session_state[ZIP_KEY] = (ref.path, E.adapter_zip_name(Path(ref.path)), data)
+        except UserError as err:
+            show_user_error(err)
+        finally:
+            bar.empty()
+    prepared = st.session_state.get(ZIP_KEY)
+    if prepared and prepared[0] == ref.path:
+        st.download_button(tr("compare.zip_download", name=prepared[1], size=human_size(len(prepared[2]))),
+                           prepared[2], file_name=prepared[1], mime="application/zip", key="cmp_zip_download")
+
+
+def main() -> None:
+    from core.chat.compare import checkpoints_by_run
+    from core.models.registry import list_models
+
+    page_start("compare.title")
+    st.caption(tr("compare.intro"))
+    try:
+        models = list_models()
+        groups = checkpoints_by_run()
+    except UserError as err:
+        show_user_error(err)
+        return
+    tab_compare, tab_export = st.tabs([tr("compare.tab_compare"), tr("compare.tab_export")])
+    with tab_compare:
+        compare_tab(models, groups)
+    with tab_export:
+        export_tab(models, groups)
+
+
+main()

@@ -1,0 +1,91 @@
+"""AppTest for pages/4_Compare.py: empty workspace, a comparison with scores and a plot, the
+dataset eval split with eval loss, refusal of another base's checkpoints, merge and zip."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from compare_fixtures import trained_workspace
+
+PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "4_Compare.py")
+
+
+def _app() -> AppTest:
+    return AppTest.from_file(PAGE, default_timeout=180)
+
+
+@pytest.fixture()
+def ws(tmp_path_factory, monkeypatch):
+    info = trained_workspace(tmp_path_factory)
+    monkeypatch.setenv("WORKBENCH_HOME", str(info.home))
+    monkeypatch.delenv("MODEL_DIRS", raising=False)
+    return info
+
+
+def test_page_renders_in_an_empty_workspace(workbench_home):
+    at = _app().run()
+    assert not at.exception and not at.error
+    assert at.title[0].value == "Compare checkpoints"
+    assert at.button(key="cmp_build_demo")
+
+
+def test_compare_typed_prompts_with_references(ws):
+    at = _app().run()
+    assert not at.exception
+    assert at.selectbox(key="cmp_model").value == "demo-tiny"  # the run's base is picked
+    ck = at.multiselect(key=f"cmp_ck_{ws.run_id}")
+    assert len(ck.value) == 3  # checkpoint-10, checkpoint-20 and the final adapter, all picked
+    ck.set_value(ck.value[:2])
+    at.text_area(key="cmp_typed").set_value("Who are you? ||| 我是小智，由张三开发的个人助手。\n你好")
+    at.number_input(key="cmp_max_new").set_value(16)
+    at.button(key="cmp_run").click().run()
+    assert not at.exception and not at.error
+    frames = at.dataframe
+    assert len(frames) == 2  # scores per model + answers side by side
+    answers = frames[1].value
+    assert list(answers.columns)[:3] == ["prompt", "reference", "base"] and len(answers) == 2
+    assert "BLEU" in frames[0].value.columns
+    assert at.get("plotly_chart")
+    assert at.get("download_button")
+    assert (ws.home / "runs" / ws.run_id / "compare").is_dir()
+    # the per-prompt view switches to the reference for highlighting
+    at.radio(key="cmp_against").set_value("reference").run()
+    assert not at.exception
+
+
+def test_dataset_eval_split_with_eval_loss(ws):
+    at = _app().run()
+    at.multiselect(key=f"cmp_ck_{ws.run_id}").set_value([])
+    at.radio(key="cmp_source").set_value("dataset").run()
+    assert at.selectbox(key="cmp_dataset").value == "assistant"
+    assert any("held out" in c.value for c in at.caption)
+    at.number_input(key="cmp_limit").set_value(2)
+    at.number_input(key="cmp_max_new").set_value(8)
+    at.button(key="cmp_run").click().run()
+    assert not at.exception and not at.error
+    assert "Eval loss" in at.dataframe[0].value.columns
+
+
+def test_other_base_is_refused_with_a_message(ws):
+    at = _app().run()
+    at.selectbox(key="cmp_model").set_value("other-tiny").run()
+    ck = at.multiselect(key=f"cmp_ck_{ws.run_id}")
+    assert ck.value == []  # not picked by default for another base
+    ck.set_value(ck.options[:1])
+    at.button(key="cmp_run").click().run()
+    assert not at.exception
+    assert at.error and "different base" in at.error[0].value
+
+
+def test_merge_and_zip(ws):
+    at = _app().run()
+    at.text_input(key=f"cmp_export_name_{ws.run_id}/adapter").set_value("page-export")
+    at.button(key="cmp_merge").click().run()
+    assert not at.exception and not at.error
+    assert at.success and "page-export" in at.success[0].value
+    assert (ws.home / "exports" / "page-export" / "config.json").is_file()
+    at.button(key="cmp_zip_prepare").click().run()
+    assert not at.exception
+    assert any(b.proto.label.startswith("Download") for b in at.get("download_button"))
