@@ -74,13 +74,6 @@ def default_export_name(adapter_path: Path) -> str:
     return name[-100:].lstrip(".-") or "export"
 
 
-def _check_fits(base_path: Path, adapter_path: Path) -> None:
-    from core.models.loading import LoadedModel
-
-    # Only the base path is needed to compare the adapter's recorded base with this one.
-    LoadedModel(model=None, tokenizer=None, path=base_path, quantization="none").check_adapter_fits(adapter_path)
-
-
 def _estimate_ram(base_path: Path, dtype_name: str) -> int:
     """Bytes the unquantised base needs in memory at ``dtype_name`` (from the weight files)."""
     from core.models.registry import WEIGHT_PATTERNS
@@ -160,7 +153,9 @@ def merge_adapter(
 
     base_path = resolve_model(str(model))
     adapter_path = resolve_adapter(str(adapter))
-    _check_fits(base_path, adapter_path)
+    from core.models.loading import check_adapter_fits
+
+    check_adapter_fits(base_path, adapter_path)
     if out:
         target = Path(out).expanduser().resolve()
     else:

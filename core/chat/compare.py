@@ -287,13 +287,12 @@ def model_columns(adapters: list[str | Path], include_base: bool = True) -> list
 
 def check_fits(model_path: Path | str, adapters: list[str | Path]) -> None:
     """Refuse, before anything is loaded, adapters trained on another base (all named at once)."""
-    from core.models.loading import LoadedModel
+    from core.models.loading import check_adapter_fits
 
-    shell = LoadedModel(model=None, tokenizer=None, path=Path(model_path), quantization="none")
     problems = []
     for adapter in adapters:
         try:
-            shell.check_adapter_fits(Path(adapter))
+            check_adapter_fits(model_path, adapter)
         except UserError as err:
             problems.append(f"{_short(adapter)}: {err.args[0]}")
     if problems:

@@ -62,6 +62,32 @@ def adapter_base_path(adapter_path: Path) -> str | None:
     return config.get("base_model_name_or_path")
 
 
+def check_adapter_fits(base_path: Path | str, adapter_path: Path | str) -> None:
+    """Refuse an adapter trained on another base (a clear message instead of a shape error).
+
+    Needs no loaded weights: the adapter's recorded base is compared with ``base_path`` by
+    path, else by the config signature (a copy of the same model elsewhere fits).
+    """
+    base_path, adapter_path = Path(base_path), Path(adapter_path)
+    if not (adapter_path / "adapter_config.json").is_file():
+        raise UserError(f"{adapter_path} is not a LoRA adapter folder (no adapter_config.json).")
+    trained_on = adapter_base_path(adapter_path)
+    if not trained_on:
+        return
+    trained_path = Path(trained_on)
+    if trained_path.exists():
+        if trained_path.resolve() == base_path.resolve():
+            return
+        if model_signature(trained_path) == model_signature(base_path):
+            return
+    elif trained_path.name == base_path.name:
+        return  # trained on a machine where the path differed; same folder name
+    raise UserError(
+        f"This adapter was trained on {trained_on}, not on {base_path.name}.",
+        hint="Pick the base model the run used (see the run's config).",
+    )
+
+
 @dataclass
 class LoadedModel:
     model: object
@@ -76,25 +102,7 @@ class LoadedModel:
         return next(self.model.parameters()).device
 
     def check_adapter_fits(self, adapter_path: Path) -> None:
-        """Refuse an adapter trained on another base (clear message instead of a shape error)."""
-        adapter_path = Path(adapter_path)
-        if not (adapter_path / "adapter_config.json").is_file():
-            raise UserError(f"{adapter_path} is not a LoRA adapter folder (no adapter_config.json).")
-        trained_on = adapter_base_path(adapter_path)
-        if not trained_on:
-            return
-        trained_path = Path(trained_on)
-        if trained_path.exists():
-            if trained_path.resolve() == self.path.resolve():
-                return
-            if model_signature(trained_path) == model_signature(self.path):
-                return
-        elif trained_path.name == self.path.name:
-            return  # trained on a machine where the path differed; same folder name
-        raise UserError(
-            f"This adapter was trained on {trained_on}, not on {self.path.name}.",
-            hint="Pick the base model the run used (see the run's config).",
-        )
+        check_adapter_fits(self.path, adapter_path)
 
     def attach(self, adapter_path: Path | str) -> str:
         """Load an adapter once (if not yet loaded); returns its name."""
