@@ -18,6 +18,7 @@ class GpuInfo:
     index: int
     name: str
     total_bytes: int
+    free_bytes: int | None = None
 
 
 @dataclass
@@ -53,15 +54,16 @@ def gpus() -> list[GpuInfo]:
     if not exe:
         return []
     try:
-        out = subprocess.run([exe, "--query-gpu=index,name,memory.total", "--format=csv,noheader,nounits"],
+        out = subprocess.run([exe, "--query-gpu=index,name,memory.total,memory.free",
+                              "--format=csv,noheader,nounits"],
                              capture_output=True, text=True, timeout=5, check=True).stdout
     except (OSError, subprocess.SubprocessError):
         return []
     found = []
     for line in out.strip().splitlines():
         parts = [p.strip() for p in line.split(",")]
-        if len(parts) == 3 and parts[0].isdigit():
-            found.append(GpuInfo(int(parts[0]), parts[1], int(float(parts[2])) * 1024 * 1024))
+        if len(parts) >= 4 and parts[0].isdigit():
+            found.append(GpuInfo(int(parts[0]), parts[1], int(float(parts[2]) * 2**20), int(float(parts[3]) * 2**20)))
     return found
 
 

@@ -15,27 +15,16 @@ import streamlit as st
 from core.data import importer, shape, stats, store
 from core.data.formats import EXPORT_FORMATS
 from core.errors import UserError
-from ui.common import page_start, show_user_error, tr
+from ui.common import flash, show_flash, page_start, show_user_error, tr
 
 # Session-state keys (widget keys are prefixed "ds_" and unique on this page).
 REPORT = "ds_report"            # the last ImportReport, waiting for save / abort
 REPORT_SOURCE = "ds_report_source"
 MAPPING_TEXT = "ds_mapping_text"
-FLASH = "ds_flash"              # (kind, message) shown once after a rerun
 TOKEN_STATS = "ds_token_stats"  # {dataset: stats dict}
 EXPORT_FILE = "ds_export_file"  # (filename, bytes, skipped)
 UPLOAD_TYPES = ["json", "jsonl", "csv", "tsv", "parquet", "txt"]
 PAGE_SIZE = 50
-
-
-def _flash(kind: str, message: str) -> None:
-    st.session_state[FLASH] = (kind, message)
-
-
-def _show_flash() -> None:
-    flash = st.session_state.pop(FLASH, None)
-    if flash:
-        getattr(st, flash[0])(flash[1])
 
 
 def _reason(bad) -> str:
@@ -196,11 +185,11 @@ def _report_view(report: importer.ImportReport) -> None:
             show_user_error(err)
         else:
             st.session_state.pop(REPORT, None)
-            _flash("success", tr("datasets.saved", name=info.name, rows=f"{info.rows:,}"))
+            flash("success", tr("datasets.saved", name=info.name, rows=f"{info.rows:,}"))
             st.rerun()
     if b2.button(tr("datasets.abort"), key="ds_abort"):
         st.session_state.pop(REPORT, None)
-        _flash("info", tr("datasets.aborted"))
+        flash("info", tr("datasets.aborted"))
         st.rerun()
 
 
@@ -347,7 +336,7 @@ def _duplicates_section(name: str, rows: list[dict]) -> None:
         except UserError as err:
             show_user_error(err)
         else:
-            _flash("success", tr("datasets.dup_removed", n=f"{removed:,}"))
+            flash("success", tr("datasets.dup_removed", n=f"{removed:,}"))
             st.rerun()
 
 
@@ -371,7 +360,7 @@ def shape_tab(infos: list[store.DatasetInfo]) -> None:
         except UserError as err:
             show_user_error(err)
         else:
-            _flash("success", tr("datasets.split_done", train=train.name, train_rows=f"{train.rows:,}",
+            flash("success", tr("datasets.split_done", train=train.name, train_rows=f"{train.rows:,}",
                                  eval=ev.name, eval_rows=f"{ev.rows:,}"))
             st.rerun()
 
@@ -404,7 +393,7 @@ def shape_tab(infos: list[store.DatasetInfo]) -> None:
             except UserError as err:
                 show_user_error(err)
             else:
-                _flash("success", tr("datasets.mix_done", name=info.name, rows=f"{info.rows:,}"))
+                flash("success", tr("datasets.mix_done", name=info.name, rows=f"{info.rows:,}"))
                 st.rerun()
 
     st.subheader(tr("datasets.export_header"))
@@ -458,7 +447,7 @@ def manage_tab(infos: list[store.DatasetInfo]) -> None:
         except (UserError, OSError) as err:
             show_user_error(err)
         else:
-            _flash("success", tr("datasets.renamed", name=new))
+            flash("success", tr("datasets.renamed", name=new))
             st.rerun()
 
     st.subheader(tr("datasets.delete_header"))
@@ -471,7 +460,7 @@ def manage_tab(infos: list[store.DatasetInfo]) -> None:
             show_user_error(err)
         else:
             st.session_state.get(TOKEN_STATS, {}).pop(victim, None)
-            _flash("success", tr("datasets.deleted", name=victim))
+            flash("success", tr("datasets.deleted", name=victim))
             st.rerun()
 
 
@@ -487,7 +476,7 @@ def assistant_tab() -> None:
 def main() -> None:
     page_start("datasets.title")
     st.caption(tr("datasets.intro"))
-    _show_flash()
+    show_flash()
     tabs = st.tabs([tr("datasets.tab_import"), tr("datasets.tab_browse"), tr("datasets.tab_shape"),
                     tr("datasets.tab_manage"), tr("datasets.tab_assistant")])
     infos = store.list_datasets()

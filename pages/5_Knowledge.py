@@ -20,24 +20,13 @@ import streamlit as st
 from core.errors import UserError
 from core.rag import chunking, loaders, store
 from core.rag.store import INDEX_CHOICES, IngestProgress, SourceFile
-from ui.common import page_start, show_user_error, tr
+from ui.common import flash, show_flash, page_start, show_user_error, tr
 
 # Session-state keys (widget keys are prefixed "kb_" and unique on this page).
 SELECTED = "kb_selected"
 SELECT_NEXT = "kb_select_next"    # a base to select on the next run (set after create/delete)
-FLASH = "kb_flash"                # (kind, message) shown once after a rerun
 LAST_REPORT = "kb_last_report"    # (kb name, IngestReport.to_dict())
 SEARCH_RESULT = "kb_search_result"
-
-
-def _flash(kind: str, message: str) -> None:
-    st.session_state[FLASH] = (kind, message)
-
-
-def _show_flash() -> None:
-    flash = st.session_state.pop(FLASH, None)
-    if flash:
-        getattr(st, flash[0])(flash[1])
 
 
 def _human_bytes(n: int) -> str:
@@ -73,7 +62,7 @@ def create_form(expanded: bool) -> None:
                 show_user_error(err)
                 return
             st.session_state[SELECT_NEXT] = info.name
-            _flash("success", tr("knowledge.created", name=info.name))
+            flash("success", tr("knowledge.created", name=info.name))
             st.rerun()
 
 
@@ -202,7 +191,7 @@ def docs_tab(name: str, info: store.KbInfo) -> None:
             except UserError as err:
                 show_user_error(err)
                 return
-            _flash("success", tr("knowledge.doc_deleted", name=doc["source"], chunks=doc["chunks"]))
+            flash("success", tr("knowledge.doc_deleted", name=doc["source"], chunks=doc["chunks"]))
             st.rerun()
     st.divider()
     c1, c2, c3 = st.columns([2, 2, 1])
@@ -217,7 +206,7 @@ def docs_tab(name: str, info: store.KbInfo) -> None:
         except UserError as err:
             show_user_error(err)
             return
-        _flash("success", tr("knowledge.rebuilt", index=new.index_type))
+        flash("success", tr("knowledge.rebuilt", index=new.index_type))
         st.rerun()
     with st.expander(tr("knowledge.danger")):
         confirm = st.checkbox(tr("common.confirm_delete"), key="kb_delete_confirm")
@@ -228,7 +217,7 @@ def docs_tab(name: str, info: store.KbInfo) -> None:
                 show_user_error(err)
                 return
             st.session_state[SELECT_NEXT] = None
-            _flash("success", tr("knowledge.kb_deleted", name=name))
+            flash("success", tr("knowledge.kb_deleted", name=name))
             st.rerun()
 
 
@@ -280,7 +269,7 @@ def search_tab(name: str, info: store.KbInfo) -> None:
 def main() -> None:
     page_start("knowledge.title")
     st.caption(tr("knowledge.intro"))
-    _show_flash()
+    show_flash()
     try:
         infos = {info.name: info for info in store.list_kbs()}
     except UserError as err:

@@ -12,6 +12,7 @@ from core.errors import UserError
 from core.i18n import LANGUAGES, t
 
 LANG_KEY = "ui_lang"
+FLASH_KEY = "ui_flash"  # (kind, message) shown once after a rerun
 
 
 def lang() -> str:
@@ -49,3 +50,14 @@ def show_user_error(err: Exception) -> None:
         st.error(str(err))
     else:
         st.error(f"{type(err).__name__}: {err}")
+
+
+def flash(kind: str, message: str) -> None:
+    """Remember a message (``kind`` = success/info/warning/error) to show after the next rerun."""
+    st.session_state[FLASH_KEY] = (kind, message)
+
+
+def show_flash() -> None:
+    pending = st.session_state.pop(FLASH_KEY, None)
+    if pending:
+        getattr(st, pending[0])(pending[1])

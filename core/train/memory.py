@@ -24,9 +24,7 @@ CPU-only machine. ``bench/bench_train_memory.py`` measures the error against the
 from __future__ import annotations
 
 import json
-import shutil
 import struct
-import subprocess
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -206,21 +204,10 @@ class DeviceMemory:
 
 
 def gpu_devices() -> list[DeviceMemory]:
-    """GPUs from ``nvidia-smi`` (fast, no torch import); [] when there is none."""
-    exe = shutil.which("nvidia-smi")
-    if not exe:
-        return []
-    try:
-        out = subprocess.run([exe, "--query-gpu=index,name,memory.total,memory.free", "--format=csv,noheader,nounits"],
-                             capture_output=True, text=True, timeout=5, check=True).stdout
-    except (OSError, subprocess.SubprocessError):
-        return []
-    found = []
-    for line in out.strip().splitlines():
-        parts = [p.strip() for p in line.split(",")]
-        if len(parts) >= 4 and parts[0].isdigit():
-            found.append(DeviceMemory(parts[0], parts[1], int(float(parts[2]) * 2**20), int(float(parts[3]) * 2**20)))
-    return found
+    """GPUs (from core.system's nvidia-smi query: fast, no torch import); [] when there is none."""
+    from core.system import gpus
+
+    return [DeviceMemory(str(g.index), g.name, g.total_bytes, g.free_bytes) for g in gpus()]
 
 
 def cpu_device() -> DeviceMemory:
