@@ -8,8 +8,12 @@ the cost of using them). ``--quantization 4bit`` loads the base as the QLoRA run
 
 - ``switch``: load the base once and run core.chat.compare.run_compare over base + N adapters
   (what the Compare page and ``python -m core compare`` do);
-- ``reload``: for base and for each adapter, load the base again, attach that one adapter,
-  answer the same prompts, free it (what editing a model path in a demo script amounts to).
+- ``reload``: for base and for each adapter, load the base again in the same process, attach
+  that one adapter, answer the same prompts, free it;
+- ``restart``: for base and for each adapter, a fresh Python process that imports the stack,
+  loads the base (+ that adapter) and answers the same prompts — what today's workflow of
+  editing the model path in a web_demo.py and rerunning it amounts to. Timed from outside,
+  so interpreter start and imports count.
 
 Both use greedy decoding on the same prompts; the answers are checked to be identical.
 
@@ -113,7 +117,14 @@ def run_mode(mode: str, model: str, adapters: list[str], n_prompts: int, max_new
     load_seconds = 0.0
     started = time.perf_counter()
     answers: dict[str, list[str]] = {}
-    if mode == "switch":
+    if mode == "single":  # one model per process (the "restart" mode runs this once per model)
+        adapter = adapters[0] if adapters else None
+        lm = load_base(model, quantization)
+        if adapter:
+            lm.attach(adapter)
+        label = C.BASE_LABEL if adapter is None else C.adapter_column(adapter).label
+        answers[label] = [generate_reply(lm, p.chat_messages(), settings, adapter=adapter) for p in prompts]
+    elif mode == "switch":
         t = time.perf_counter()
         lm = load_base(model, quantization)
         load_seconds += time.perf_counter() - t
@@ -140,10 +151,12 @@ def child(mode: str, info: dict, args) -> dict:
            "--max-new-tokens", str(args.max_new_tokens), "--quantization", args.quantization, "--info", json.dumps(info)]
     env = dict(os.environ, PYTHONPATH=str(ROOT), WORKBENCH_HOME=str(Path(args.workdir) / "workspace"))
     log(f"mode {mode} …")
+    started = time.perf_counter()
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     if out.returncode != 0:
         raise SystemExit(f"{mode} failed:\n{out.stderr[-4000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    # wall time seen from outside: interpreter start and imports included
+    return json.loads(out.stdout.strip().splitlines()[-1]) | {"wall_seconds": round(time.perf_counter() - started, 2)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -160,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-new-tokens", type=int, default=8)
     parser.add_argument("--quantization", choices=["none", "4bit", "8bit"], default="none",
                         help="how both modes load the base (4bit = the QLoRA setting; quantizes at load)")
-    parser.add_argument("--child", choices=["switch", "reload"], help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=["switch", "reload", "single"], help=argparse.SUPPRESS)
     parser.add_argument("--info", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -183,7 +196,13 @@ def main(argv: list[str] | None = None) -> int:
                 pass
     switch = child("switch", info, args)
     reload = child("reload", info, args)
-    same = switch.pop("answers") == reload.pop("answers")
+    restart_started, restart_answers, restart_peak = time.perf_counter(), {}, 0
+    for adapter in [None, *info["adapters"]]:
+        one = child("single", {**info, "adapters": [adapter] if adapter else []}, args)
+        restart_answers.update(one["answers"])
+        restart_peak = max(restart_peak, one["peak_rss_bytes"])
+    restart = {"seconds": round(time.perf_counter() - restart_started, 2), "peak_rss_bytes": restart_peak}
+    same = switch.pop("answers") == reload.pop("answers") == restart_answers
     gib = 1024 ** 3
     report = {
         "model": {"parameters": info["parameters"], "weights_gib": round(info["weights_bytes"] / gib, 2),
@@ -193,7 +212,9 @@ def main(argv: list[str] | None = None) -> int:
         "prompts": args.prompts, "max_new_tokens": args.max_new_tokens,
         "switch": {k: v for k, v in switch.items() if k != "mode"} | {"peak_rss_gib": round(switch["peak_rss_bytes"] / gib, 2)},
         "reload": {k: v for k, v in reload.items() if k != "mode"} | {"peak_rss_gib": round(reload["peak_rss_bytes"] / gib, 2)},
+        "restart": restart | {"peak_rss_gib": round(restart_peak / gib, 2)},
         "speedup": round(reload["seconds"] / switch["seconds"], 2),
+        "speedup_vs_restart": round(restart["seconds"] / switch["wall_seconds"], 2),  # both with process start
         "same_answers": same,
         "cpu_count": os.cpu_count(),
     }

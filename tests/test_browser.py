@@ -49,7 +49,7 @@ def test_every_page_renders_without_exception(populated_home, tmp_path, lang):
 
                 box = driver.find_element(By.CSS_SELECTOR, '[data-testid="stSidebar"] [data-testid="stSelectbox"]')
                 box.click()
-                option = driver.find_element(By.XPATH, "//li[@role='option']//*[contains(text(),'中文')]")
+                option = driver.find_element(By.XPATH, "//*[@role='option'][contains(., '中文')]")
                 option.click()
                 wait_rendered(driver)
             problems = {}

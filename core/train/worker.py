@@ -81,7 +81,22 @@ def load_model(model_path: str, quantization: str, attn_implementation: str = "s
         kwargs["quantization_config"] = qconfig
     if torch.cuda.is_available() and not zero3:
         kwargs["device_map"] = {"": int(os.environ.get("LOCAL_RANK", 0))}
-    return AutoModelForCausalLM.from_pretrained(model_path, **kwargs)
+    model = AutoModelForCausalLM.from_pretrained(model_path, **kwargs)
+    keep_4bit_training_layout(model)
+    return model
+
+
+def keep_4bit_training_layout(model) -> None:
+    """Stop bitsandbytes from repacking 4-bit weights for its CPU inference kernel.
+
+    On a CPU with AVX512-BF16, a Linear4bit run in eval mode without gradients (a probe prompt,
+    an evaluation pass) repacks its weight in place and never unpacks it when training resumes,
+    so the following training steps use garbled weights (seen with bitsandbytes 0.50: the
+    loss stalls and the adapter learns nonsense). The training process never needs that kernel.
+    """
+    for module in model.modules():
+        if getattr(module, "support_avx512bf16_for_cpu", False):
+            module.support_avx512bf16_for_cpu = False
 
 
 def deepspeed_config(stage: str, folder: Path) -> str:
