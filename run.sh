@@ -25,7 +25,6 @@ case "$host" in
       echo "run code on this server. Set WORKBENCH_PASSWORD=... or keep the default 127.0.0.1 and use" >&2
       echo "  ssh -L $port:127.0.0.1:$port server" >&2
       exit 1
-    fi
-    export WORKBENCH_REQUIRE_PASSWORD=1 ;;
+    fi ;;  # with WORKBENCH_PASSWORD set, the app asks for it in the browser (ui/auth.py)
 esac
 exec streamlit run Home.py --server.address "$host" --server.port "$port"
