@@ -13,6 +13,7 @@ ensure_env() {
     python -m pip install --disable-pip-version-check -q -r "$req"
     touch "$stamp"
   fi
-  export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+  # (tokenizers stay parallel in the UI, e.g. for token statistics; training workers turn it off)
+  export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
   export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 }

@@ -111,7 +111,6 @@ def get_embedder(spec: str | os.PathLike | None = None) -> Embedder:
         if key in _CACHE:
             return _CACHE[key]
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         from sentence_transformers import SentenceTransformer
 
         try:
