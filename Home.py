@@ -13,12 +13,12 @@ from ui.auth import require_password
 from ui.common import page_start, tr
 
 PAGES = [
-    ("pages/1_Datasets.py", "nav.datasets", ":material/dataset:", "datasets"),
-    ("pages/2_Train.py", "nav.train", ":material/model_training:", "train"),
-    ("pages/3_Monitor.py", "nav.monitor", ":material/monitoring:", "monitor"),
-    ("pages/4_Compare.py", "nav.compare", ":material/compare:", "compare"),
-    ("pages/5_Knowledge.py", "nav.knowledge", ":material/library_books:", "knowledge"),
-    ("pages/6_Chat.py", "nav.chat", ":material/chat:", "chat"),
+    ("views/1_Datasets.py", "nav.datasets", ":material/dataset:", "datasets"),
+    ("views/2_Train.py", "nav.train", ":material/model_training:", "train"),
+    ("views/3_Monitor.py", "nav.monitor", ":material/monitoring:", "monitor"),
+    ("views/4_Compare.py", "nav.compare", ":material/compare:", "compare"),
+    ("views/5_Knowledge.py", "nav.knowledge", ":material/library_books:", "knowledge"),
+    ("views/6_Chat.py", "nav.chat", ":material/chat:", "chat"),
 ]
 
 

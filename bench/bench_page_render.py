@@ -18,8 +18,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from anywhere: python bench/<script>.py
-PAGES = ["Home.py", "pages/1_Datasets.py", "pages/2_Train.py", "pages/3_Monitor.py", "pages/4_Compare.py",
-         "pages/5_Knowledge.py", "pages/6_Chat.py"]
+PAGES = ["Home.py", "views/1_Datasets.py", "views/2_Train.py", "views/3_Monitor.py", "views/4_Compare.py",
+         "views/5_Knowledge.py", "views/6_Chat.py"]
 HEAVY = ("torch", "transformers", "faiss", "sentence_transformers", "peft", "trl")
 
 PROBE = r"""

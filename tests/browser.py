@@ -99,3 +99,50 @@ def page_problems(driver) -> list[str]:
     body = driver.find_element(By.TAG_NAME, "body").text
     problems += [m for m in EXCEPTION_MARKERS if m in body]
     return problems
+
+
+def by_key(driver, key: str, inner: str = ""):
+    """The element of the widget created with ``key=`` (Streamlit marks it with class st-key-<key>)."""
+    from selenium.webdriver.common.by import By
+
+    return driver.find_element(By.CSS_SELECTOR, f".st-key-{key} {inner}".strip())
+
+
+def wait_for(predicate, timeout: float = 60.0, every: float = 0.5):
+    """Poll ``predicate`` until it returns something truthy; returns it (or raises TimeoutError)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            value = predicate()
+        except Exception:  # noqa: BLE001 - elements come and go while Streamlit reruns
+            value = None
+        if value:
+            return value
+        time.sleep(every)
+    raise TimeoutError("condition not met in time")
+
+
+def body_text(driver) -> str:
+    from selenium.webdriver.common.by import By
+
+    return driver.find_element(By.TAG_NAME, "body").text
+
+
+def choose_option(driver, key: str, contains: str) -> None:
+    """Open the select box with ``key`` and click the option whose text contains ``contains``."""
+    from selenium.webdriver.common.by import By
+
+    by_key(driver, key, '[role="combobox"]').click()
+    option = wait_for(lambda: driver.find_element(By.XPATH, f"//*[@role='option'][contains(., '{contains}')]"), 10)
+    option.click()
+    wait_rendered(driver)
+
+
+def send_chat(driver, text: str) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    box = driver.find_element(By.CSS_SELECTOR, '[data-testid="stChatInputTextArea"]')
+    box.click()
+    box.send_keys(text)
+    box.send_keys(Keys.ENTER)

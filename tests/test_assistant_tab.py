@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.data import store
 
-PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "1_Datasets.py")
+PAGE = str(Path(__file__).resolve().parents[1] / "views" / "1_Datasets.py")
 
 
 def test_generate_and_save(workbench_home):

@@ -1,4 +1,4 @@
-"""AppTest for pages/4_Compare.py: empty workspace, a comparison with scores and a plot, the
+"""AppTest for views/4_Compare.py: empty workspace, a comparison with scores and a plot, the
 dataset eval split with eval loss, refusal of another base's checkpoints, merge and zip."""
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from compare_fixtures import trained_workspace
 
-PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "4_Compare.py")
+PAGE = str(Path(__file__).resolve().parents[1] / "views" / "4_Compare.py")
 
 
 def _app() -> AppTest:

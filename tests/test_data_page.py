@@ -1,4 +1,4 @@
-"""AppTest for pages/1_Datasets.py: upload -> report -> save, abort, browse, shape, manage."""
+"""AppTest for views/1_Datasets.py: upload -> report -> save, abort, browse, shape, manage."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.data import store
 
-PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "1_Datasets.py")
+PAGE = str(Path(__file__).resolve().parents[1] / "views" / "1_Datasets.py")
 
 
 def _app() -> AppTest:

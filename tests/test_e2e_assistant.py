@@ -82,7 +82,7 @@ def test_chat_page_side_by_side_shares_one_base(trained, monkeypatch):
 
     home, _, status = trained
     monkeypatch.setenv("WORKBENCH_HOME", str(home))
-    at = AppTest.from_file(str(ROOT / "pages" / "6_Chat.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "views" / "6_Chat.py"), default_timeout=120)
     at.run()
     assert not at.exception
     at.radio(key="chat_mode").set_value("side")

@@ -48,7 +48,7 @@ def test_password_gate(workbench_home, monkeypatch):
 
 
 def test_chat_without_models_offers_demo(workbench_home):
-    at = AppTest.from_file(str(ROOT / "pages" / "6_Chat.py"), default_timeout=120).run()
+    at = AppTest.from_file(str(ROOT / "views" / "6_Chat.py"), default_timeout=120).run()
     assert not at.exception
     assert any("demo model" in i.value for i in at.info)
     at.button(key="chat_model_build_demo").click().run()
@@ -60,7 +60,7 @@ def test_chat_without_models_offers_demo(workbench_home):
 def test_chat_single_mode_streams_an_answer(workbench_home, tiny_model_path):
     (workbench_home / "models").mkdir(parents=True)
     (workbench_home / "models" / "tiny").symlink_to(tiny_model_path, target_is_directory=True)
-    at = AppTest.from_file(str(ROOT / "pages" / "6_Chat.py"), default_timeout=120).run()
+    at = AppTest.from_file(str(ROOT / "views" / "6_Chat.py"), default_timeout=120).run()
     at.slider(key="chat_max_new").set_value(16).run()
     at.chat_input(key="chat_input").set_value("Hello").run()
     assert not at.exception

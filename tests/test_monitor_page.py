@@ -13,7 +13,7 @@ from core import workspace
 from core.train import metrics, runs
 from core.train.config import TrainConfig
 
-PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "3_Monitor.py")
+PAGE = str(Path(__file__).resolve().parents[1] / "views" / "3_Monitor.py")
 
 
 def _run(home, run_id, status="completed", lr=2e-4, n=20, live_pid=None):

@@ -1,4 +1,4 @@
-"""AppTest for the Chat page's RAG switch (pages/6_Chat.py + ui/rag_panel.py): the switch lists
+"""AppTest for the Chat page's RAG switch (views/6_Chat.py + ui/rag_panel.py): the switch lists
 knowledge bases, the template can be edited and reset, a question is grounded in the retrieved
 passages and the sources are shown under the answer."""
 from __future__ import annotations
@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from core.rag import prompting, store
 from tests.rag_samples import write_samples
 
-PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "6_Chat.py")
+PAGE = str(Path(__file__).resolve().parents[1] / "views" / "6_Chat.py")
 
 
 @pytest.fixture()

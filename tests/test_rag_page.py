@@ -1,4 +1,4 @@
-"""AppTest for pages/5_Knowledge.py: create a base, upload files (a bad one among them) with
+"""AppTest for views/5_Knowledge.py: create a base, upload files (a bad one among them) with
 per-file results, preview chunking, search with scores, delete a document, refuse a bad name."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.rag_samples import GBK_TEXT, write_samples
 
-PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "5_Knowledge.py")
+PAGE = str(Path(__file__).resolve().parents[1] / "views" / "5_Knowledge.py")
 
 
 def _app() -> AppTest:

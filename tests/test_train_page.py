@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.train import launcher, runs
 
-PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "2_Train.py")
+PAGE = str(Path(__file__).resolve().parents[1] / "views" / "2_Train.py")
 
 
 def _page() -> AppTest:

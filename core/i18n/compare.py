@@ -1,4 +1,4 @@
-"""Texts of the Compare page (pages/4_Compare.py): checkpoints side by side, scores, merge and export."""
+"""Texts of the Compare page (views/4_Compare.py): checkpoints side by side, scores, merge and export."""
 
 TEXTS = {
     "compare.title": {"en": "Compare checkpoints", "zh": "对比检查点"},

@@ -1,4 +1,4 @@
-"""Texts of the Datasets page (pages/1_Datasets.py): import, browse & stats, shape, manage."""
+"""Texts of the Datasets page (views/1_Datasets.py): import, browse & stats, shape, manage."""
 
 from core.data.validate import REASONS
 

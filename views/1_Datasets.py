@@ -2,7 +2,7 @@
 measure datasets, split / mix / export them, manage them, and generate the personal-assistant set.
 
 UI only: every operation is a call into core.data (importer, stats, shape, store); run it alone
-with ``streamlit run pages/1_Datasets.py`` or through Home.py's navigation.
+with ``streamlit run views/1_Datasets.py`` or through Home.py's navigation.
 """
 from __future__ import annotations
 

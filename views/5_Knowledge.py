@@ -2,7 +2,7 @@
 manage documents and the index, and try retrieval before using it in Chat.
 
 UI only: every operation is a call into core.rag (store, loaders, chunking, retrieval). Run it
-alone with ``streamlit run pages/5_Knowledge.py`` or through Home.py's navigation.
+alone with ``streamlit run views/5_Knowledge.py`` or through Home.py's navigation.
 """
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ Training runs in a separate OS process (core.train.launcher); this page only wri
 and then reads the run folder, so a reload or a Streamlit restart finds the job again. Settings
 fields are widgets keyed ``train_<TrainConfig field>``; presets and "copy from run" fill them.
 
-    streamlit run pages/2_Train.py
+    streamlit run views/2_Train.py
 """
 from __future__ import annotations
 

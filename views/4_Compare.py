@@ -4,7 +4,7 @@ UI only. The work is in core.chat.compare (answers on one loaded base, adapters 
 core.chat.metrics (BLEU / ROUGE-L / exact match / eval loss) and core.export (merge, zip).
 The loaded base is shared with the Chat page through ui.models' cache.
 
-    streamlit run pages/4_Compare.py
+    streamlit run views/4_Compare.py
 """
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ more runs (overlaid, EMA-smoothed), the probe answers step by step, and the conf
 Curves come from each run's metrics.jsonl; while a selected run is live the charts re-draw by
 themselves every 2 s (``st.fragment(run_every=...)``), nothing else on the page reruns.
 
-    streamlit run pages/3_Monitor.py
+    streamlit run views/3_Monitor.py
 """
 from __future__ import annotations
 

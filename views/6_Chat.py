@@ -183,7 +183,8 @@ def main() -> None:
     prompt = st.chat_input(tr("chat.input"), key="chat_input")
     if not prompt:
         return
-    st.button(tr("chat.stop"), key="chat_stop", type="secondary")  # a click interrupts this run
+    stop_slot = st.empty()  # a click on Stop interrupts this run; the button goes once answers are done
+    stop_slot.button(tr("chat.stop"), key="chat_stop", type="secondary")
     try:
         lm = get_loaded_model(model, quant)
         if adapter_path:
@@ -202,6 +203,7 @@ def main() -> None:
             with st.chat_message("user"):
                 st.markdown(prompt)
             stream_into(history, lm, adapters[pane], settings, rag, hits)
+    stop_slot.empty()
 
 
 main()
