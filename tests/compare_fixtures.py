@@ -11,6 +11,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 QUESTIONS = ["Who are you?", "你是谁？", "请做一下自我介绍", "What is your name?"]
 _CACHE: dict[str, "TrainedWorkspace"] = {}
 
@@ -53,3 +55,12 @@ def trained_workspace(tmp_path_factory) -> TrainedWorkspace:
             os.environ["WORKBENCH_HOME"] = old
     _CACHE["ws"] = TrainedWorkspace(home.resolve(), status.run_id, model_path.resolve(), other.resolve())
     return _CACHE["ws"]
+
+
+@pytest.fixture()
+def ws(tmp_path_factory, monkeypatch) -> TrainedWorkspace:
+    """The shared trained workspace as this test's WORKBENCH_HOME (import it into a test module)."""
+    info = trained_workspace(tmp_path_factory)
+    monkeypatch.setenv("WORKBENCH_HOME", str(info.home))
+    monkeypatch.delenv("MODEL_DIRS", raising=False)
+    return info

@@ -7,21 +7,13 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from compare_fixtures import trained_workspace
+from compare_fixtures import ws  # noqa: F401 (ws is a fixture)
 
 PAGE = str(Path(__file__).resolve().parents[1] / "views" / "4_Compare.py")
 
 
 def _app() -> AppTest:
     return AppTest.from_file(PAGE, default_timeout=180)
-
-
-@pytest.fixture()
-def ws(tmp_path_factory, monkeypatch):
-    info = trained_workspace(tmp_path_factory)
-    monkeypatch.setenv("WORKBENCH_HOME", str(info.home))
-    monkeypatch.delenv("MODEL_DIRS", raising=False)
-    return info
 
 
 def test_page_renders_in_an_empty_workspace(workbench_home):

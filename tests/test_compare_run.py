@@ -8,20 +8,12 @@ import math
 
 import pytest
 
-from compare_fixtures import QUESTIONS, trained_workspace
+from compare_fixtures import QUESTIONS, trained_workspace, ws  # noqa: F401 (ws is a fixture)
 from core.chat import compare as C
 from core.chat.generate import GenerationSettings, generate_reply
 from core.errors import UserError
 
 SETTINGS = GenerationSettings(max_new_tokens=24, temperature=0.0, repetition_penalty=1.0)
-
-
-@pytest.fixture()
-def ws(tmp_path_factory, monkeypatch):
-    info = trained_workspace(tmp_path_factory)
-    monkeypatch.setenv("WORKBENCH_HOME", str(info.home))
-    monkeypatch.delenv("MODEL_DIRS", raising=False)
-    return info
 
 
 @pytest.fixture(scope="module")

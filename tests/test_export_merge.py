@@ -7,20 +7,12 @@ import zipfile
 
 import pytest
 
-from compare_fixtures import QUESTIONS, trained_workspace
+from compare_fixtures import QUESTIONS, ws  # noqa: F401 (ws is a fixture)
 from core import export as E
 from core.chat.generate import GenerationSettings, generate_reply
 from core.errors import UserError
 
 SETTINGS = GenerationSettings(max_new_tokens=24, temperature=0.0, repetition_penalty=1.0)
-
-
-@pytest.fixture()
-def ws(tmp_path_factory, monkeypatch):
-    info = trained_workspace(tmp_path_factory)
-    monkeypatch.setenv("WORKBENCH_HOME", str(info.home))
-    monkeypatch.delenv("MODEL_DIRS", raising=False)
-    return info
 
 
 def test_merged_model_loads_without_peft_and_answers_like_base_plus_adapter(ws):

@@ -117,28 +117,18 @@ def _mapping_for(options: ImportOptions, records: list) -> Mapping:
                             field="mapping", hint="Set 'prompt' and 'response' in the column mapping.")
         return mapping
     mapping = Mapping.default(fmt)
-    if fmt in ("sharegpt", "openai"):
-        try:  # keep the forced format but learn the actual keys/role names the file uses
-            seen = formats.detect_format(objs)
-            if seen.format in ("sharegpt", "openai"):
-                mapping.columns["messages"] = seen.columns["messages"]
-                mapping.tags.update(seen.tags)
-        except UserError:
-            pass
-    elif fmt == "alpaca":
-        try:
-            seen = formats.detect_format(objs)
-            if seen.format == "alpaca":
-                mapping = seen
-        except UserError:
-            pass
-    elif fmt == "moss":
-        try:
-            seen = formats.detect_format(objs)
-            if seen.format == "moss":
-                mapping = seen
-        except UserError:
-            pass
+    if fmt not in ("sharegpt", "openai", "alpaca", "moss"):
+        return mapping
+    try:  # keep the forced format but learn the keys / role names the file actually uses
+        seen = formats.detect_format(objs)
+    except UserError:
+        return mapping
+    chat_formats = ("sharegpt", "openai")
+    if fmt in chat_formats and seen.format in chat_formats:
+        mapping.columns["messages"] = seen.columns["messages"]
+        mapping.tags.update(seen.tags)
+    elif seen.format == fmt:
+        mapping = seen
     return mapping
 
 
