@@ -187,3 +187,11 @@ def test_tokenize_passes_tool_schemas_to_the_template(tiny_model_path):
     assert "TOOLS:" in tok.decode(out["input_ids"])
     learnt = tok.decode([i for i, m in zip(out["input_ids"], out["assistant_masks"]) if m])
     assert "get_weather" in learnt and "20 degrees" in learnt and "temp" not in learnt
+
+
+def test_train_field_errors_speak_chinese(workbench_home):
+    from core.train.launcher import check_launchable
+
+    errs = check_launchable(TrainConfig(model="m", dataset="missing", learning_rate=0), "zh")
+    assert errs["learning_rate"] == "学习率必须大于 0（且不超过 1）。"
+    assert "找不到数据集" in errs["dataset"]

@@ -15,7 +15,7 @@ import streamlit as st
 from core.errors import UserError
 from core.train import config as train_config
 from core.train import runs
-from ui.common import page_start, show_user_error, tr
+from ui.common import lang, page_start, show_user_error, tr
 
 K = "train_"  # widget-key prefix: K + TrainConfig field name
 ERRORS_KEY = "train_field_errors"
@@ -128,7 +128,7 @@ def on_launch() -> None:
     from core.train import launcher
 
     cfg = config_from_widgets()
-    errors = launcher.check_launchable(cfg)
+    errors = launcher.check_launchable(cfg, lang())
     if errors:
         st.session_state[ERRORS_KEY] = errors
         st.session_state[MESSAGE_KEY] = ("error", tr("train.fix_fields", n=len(errors)))

@@ -100,49 +100,48 @@ class TrainConfig:
 
         return replace(presets.load_preset(preset), **overrides)
 
-    def field_errors(self) -> dict[str, str]:
-        """Every invalid field with a message, for showing next to the form fields."""
+    def field_errors(self, lang: str = "en") -> dict[str, str]:
+        """Every invalid field with a message in ``lang``, for showing next to the form fields.
+
+        The texts live in core/i18n/train.py under ``train.err.<field>``.
+        """
+        from core.i18n import t
+
         errs: dict[str, str] = {}
 
-        def check(name: str, ok: bool, message: str) -> None:
+        def check(name: str, ok: bool, key: str | None = None, **fmt) -> None:
             if not ok and name not in errs:
-                errs[name] = message
+                errs[name] = t(f"train.err.{key or name}", lang, **fmt)
 
-        check("model", bool(self.model), "Pick a model.")
-        check("dataset", bool(self.dataset), "Pick a dataset.")
-        check("quantization", self.quantization in QUANTIZATIONS, f"Use one of {QUANTIZATIONS}.")
-        check("lora_r", 1 <= self.lora_r <= 1024, "LoRA r must be between 1 and 1024.")
-        check("lora_alpha", 1 <= self.lora_alpha <= 4096, "LoRA alpha must be between 1 and 4096.")
-        check("lora_dropout", 0 <= self.lora_dropout < 1, "Dropout must be in [0, 1).")
+        check("model", bool(self.model))
+        check("dataset", bool(self.dataset))
+        check("quantization", self.quantization in QUANTIZATIONS, options=", ".join(QUANTIZATIONS))
+        check("lora_r", 1 <= self.lora_r <= 1024)
+        check("lora_alpha", 1 <= self.lora_alpha <= 4096)
+        check("lora_dropout", 0 <= self.lora_dropout < 1)
         targets = [m.strip() for m in self.target_modules.split(",") if m.strip()]
-        check("target_modules", bool(targets) and (targets == ["all-linear"] or all(_MODULE_RE.match(m) for m in targets)),
-              "Name the target modules (e.g. q_proj,v_proj) or use all-linear.")
-        check("max_length", 16 <= self.max_length <= 131072, "max_length must be between 16 and 131072.")
-        check("eval_ratio", 0 <= self.eval_ratio < 0.5, "The eval split must be between 0 and 0.5.")
-        check("batch_size", 1 <= self.batch_size <= 1024, "Batch size must be between 1 and 1024.")
-        check("grad_accum", 1 <= self.grad_accum <= 4096, "Gradient accumulation must be between 1 and 4096.")
-        check("learning_rate", 0 < self.learning_rate <= 1, "The learning rate must be > 0 (and ≤ 1).")
-        check("lr_scheduler", self.lr_scheduler in SCHEDULERS, f"Use one of {SCHEDULERS}.")
-        check("warmup_ratio", 0 <= self.warmup_ratio < 1, "Warmup ratio must be in [0, 1).")
-        check("epochs", self.max_steps > 0 or 0 < self.epochs <= 1000, "Epochs must be > 0 (or set max steps).")
-        check("max_steps", self.max_steps == -1 or 1 <= self.max_steps <= 10_000_000,
-              "Max steps must be -1 (use epochs) or a positive number.")
-        check("logging_steps", self.logging_steps >= 1, "Logging steps must be ≥ 1.")
-        check("save_steps", self.save_steps >= 1, "Save steps must be ≥ 1.")
-        check("save_total_limit", self.save_total_limit >= 1, "Keep at least one checkpoint.")
-        check("eval_steps", self.eval_steps >= 0, "Eval steps must be ≥ 0.")
-        check("probe_steps", self.probe_steps >= 0, "Probe steps must be ≥ 0.")
-        check("probe_max_new_tokens", 1 <= self.probe_max_new_tokens <= 2048,
-              "Probe answers must be 1 to 2048 tokens long.")
+        check("target_modules", bool(targets) and (targets == ["all-linear"] or all(_MODULE_RE.match(m) for m in targets)))
+        check("max_length", 16 <= self.max_length <= 131072)
+        check("eval_ratio", 0 <= self.eval_ratio < 0.5)
+        check("batch_size", 1 <= self.batch_size <= 1024)
+        check("grad_accum", 1 <= self.grad_accum <= 4096)
+        check("learning_rate", 0 < self.learning_rate <= 1)
+        check("lr_scheduler", self.lr_scheduler in SCHEDULERS, options=", ".join(SCHEDULERS))
+        check("warmup_ratio", 0 <= self.warmup_ratio < 1)
+        check("epochs", self.max_steps > 0 or 0 < self.epochs <= 1000)
+        check("max_steps", self.max_steps == -1 or 1 <= self.max_steps <= 10_000_000)
+        check("logging_steps", self.logging_steps >= 1)
+        check("save_steps", self.save_steps >= 1)
+        check("save_total_limit", self.save_total_limit >= 1)
+        check("eval_steps", self.eval_steps >= 0)
+        check("probe_steps", self.probe_steps >= 0)
+        check("probe_max_new_tokens", 1 <= self.probe_max_new_tokens <= 2048)
         check("probe_prompts", len(self.probe_prompts) <= 20 and all(isinstance(p, str) and p.strip()
-                                                                     for p in self.probe_prompts),
-              "Up to 20 non-empty probe prompts.")
-        check("gpus", not self.gpus.strip() or bool(_GPUS_RE.match(self.gpus.replace(" ", ""))),
-              "GPUs are ids separated by commas, e.g. 0,1 (empty = default device).")
-        check("num_processes", 0 <= self.num_processes <= 64, "Processes must be 0 (one per GPU) to 64.")
-        check("deepspeed", self.deepspeed in DEEPSPEED_STAGES, "DeepSpeed is off, zero2 or zero3.")
-        check("deepspeed", not self.deepspeed or self.processes > 1,
-              "DeepSpeed ZeRO needs more than one GPU (select several GPUs).")
+                                                                     for p in self.probe_prompts))
+        check("gpus", not self.gpus.strip() or bool(_GPUS_RE.match(self.gpus.replace(" ", ""))))
+        check("num_processes", 0 <= self.num_processes <= 64)
+        check("deepspeed", self.deepspeed in DEEPSPEED_STAGES)
+        check("deepspeed", not self.deepspeed or self.processes > 1, "deepspeed_gpus")
         return errs
 
     def validate(self) -> "TrainConfig":

@@ -86,13 +86,15 @@ def resume_config(spec: str, **overrides) -> TrainConfig:
     return replace(base, **clean, resume_from=spec)
 
 
-def check_launchable(config: TrainConfig) -> dict[str, str]:
+def check_launchable(config: TrainConfig, lang: str = "en") -> dict[str, str]:
     """field_errors() plus what only the machine knows: the dataset exists, DeepSpeed is installed."""
-    errors = config.field_errors()
+    from core.i18n import t
+
+    errors = config.field_errors(lang)
     if "dataset" not in errors and not store.exists(config.dataset):
-        errors["dataset"] = f"Dataset {config.dataset!r} not found. Create it on the Datasets page."
+        errors["dataset"] = t("train.err.dataset_missing", lang, name=config.dataset)
     if config.deepspeed and "deepspeed" not in errors and importlib.util.find_spec("deepspeed") is None:
-        errors["deepspeed"] = "DeepSpeed is not installed here (`pip install deepspeed`); turn it off."
+        errors["deepspeed"] = t("train.err.deepspeed_missing", lang)
     return errors
 
 
