@@ -13,14 +13,17 @@ import streamlit as st
 from core.errors import UserError
 
 
-@st.cache_resource(max_entries=2, show_spinner=False)
+MAX_LOADED = 2  # models kept in memory at once; the least recently used one is dropped
+
+
+@st.cache_resource(max_entries=MAX_LOADED, show_spinner=False)
 def _load(model_path: str, quantization: str):
     from core.models.loading import load_base
 
     return load_base(model_path, quantization=quantization)
 
 
-LOADED_KEY = "ui_loaded_models"  # (path, quantization) pairs this session has loaded
+_LOADED: dict[tuple[str, str], None] = {}  # mirrors the cache's keys (ordered), for every session
 
 
 def get_loaded_model(model: str, quantization: str = "none"):
@@ -30,19 +33,22 @@ def get_loaded_model(model: str, quantization: str = "none"):
     path = str(resolve_model(model))
     with st.spinner(f"Loading {model} …"):
         loaded = _load(path, quantization)
-    st.session_state.setdefault(LOADED_KEY, set()).add((model, quantization))
+    _LOADED.pop((model, quantization), None)
+    _LOADED[(model, quantization)] = None
+    while len(_LOADED) > MAX_LOADED:
+        _LOADED.pop(next(iter(_LOADED)))
     return loaded
 
 
 def is_loaded(model: str, quantization: str) -> bool:
-    """Whether this session already loaded the model (answers without loading anything)."""
-    return (model, quantization) in st.session_state.get(LOADED_KEY, set())
+    """Whether the model is already in memory (answers without loading anything)."""
+    return (model, quantization) in _LOADED
 
 
 def unload_all() -> None:
     """Drop every cached model and give the memory back."""
     _load.clear()
-    st.session_state.pop(LOADED_KEY, None)
+    _LOADED.clear()
     gc.collect()
     torch = sys.modules.get("torch")  # only if some page already imported it
     if torch is not None and torch.cuda.is_available():
