@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sys
 
+from core.chat.commands import add_generation_args, settings_from_args
 from core.cli import command
 
 
@@ -25,7 +26,6 @@ def compare(args) -> dict:
 
     from core import workspace
     from core.chat import compare as C
-    from core.chat.generate import GenerationSettings
     from core.errors import UserError
     from core.models.loading import load_base
     from core.models.registry import resolve_model
@@ -60,9 +60,7 @@ def compare(args) -> dict:
     if args.limit:
         prompts = prompts[:args.limit]
 
-    settings = GenerationSettings(max_new_tokens=args.max_new_tokens, temperature=args.temperature,
-                                  top_p=args.top_p, top_k=args.top_k,
-                                  repetition_penalty=args.repetition_penalty, system=args.system or "")
+    settings = settings_from_args(args)
     lm = load_base(model_path, quantization=args.quantization)
     result = C.run_compare(lm, prompts, [c.adapter for c in columns if c.adapter], settings,
                            include_base=not args.no_base, eval_rows=eval_rows if args.eval_loss else None,
@@ -120,13 +118,7 @@ def register(sub) -> None:
     p.add_argument("--out", help="write the table as CSV here (prompt, reference, one column per model)")
     p.add_argument("--no-base", action="store_true", help="leave the base model's answers out")
     p.add_argument("--no-save", action="store_true", help="do not keep the results with the runs")
-    p.add_argument("--quantization", choices=["none", "4bit", "8bit"], default="none")
-    p.add_argument("--max-new-tokens", type=int, default=128)
-    p.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
-    p.add_argument("--top-p", type=float, default=0.9)
-    p.add_argument("--top-k", type=int, default=50)
-    p.add_argument("--repetition-penalty", type=float, default=1.0)
-    p.add_argument("--system", default="")
+    add_generation_args(p, max_new_tokens=128)
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
 
     export = sub.add_parser("export", help="merge an adapter into its base, or zip an adapter")
