@@ -48,17 +48,18 @@ def command(sub, name: str, func: Callable[[argparse.Namespace], dict], help: st
     return parser
 
 
-def _print(payload: Any, as_json: bool) -> None:
+def _print(payload: Any, as_json: bool, out) -> None:
     if as_json:
-        sys.stdout.write(json.dumps(payload, ensure_ascii=False, default=str) + "\n")
+        out.write(json.dumps(payload, ensure_ascii=False, default=str) + "\n")
         return
     for key, value in payload.items():
         if isinstance(value, list):
-            print(f"{key}:")
+            out.write(f"{key}:\n")
             for item in value:
-                print(f"  {json.dumps(item, ensure_ascii=False, default=str)}")
+                out.write(f"  {json.dumps(item, ensure_ascii=False, default=str)}\n")
         else:
-            print(f"{key}: {value}")
+            out.write(f"{key}: {value}\n")
+    out.flush()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -79,13 +80,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     as_json = getattr(args, "json", False)
+    # stdout carries only the result: libraries that log to stdout while the command runs (DeepSpeed's
+    # logger does, on import from accelerate) are sent to stderr with the rest of the logs.
+    out, sys.stdout = sys.stdout, sys.stderr
     try:
         payload = args.func(args)
     except CliExit as done:
-        _print(done.payload, as_json)
+        _print(done.payload, as_json, out)
         return done.code
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    _print(payload, as_json)
+    finally:
+        sys.stdout = out
+    _print(payload, as_json, out)
     return 0
