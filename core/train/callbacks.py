@@ -154,11 +154,18 @@ class CheckpointMarkerCallback(TrainerCallback):
 
 
 class ProbeCallback(TrainerCallback):
-    """Answer the user's probe prompts greedily every ``every`` steps -> samples.jsonl (rank 0 only)."""
+    """Answer the user's probe prompts greedily every ``every`` steps -> samples.jsonl.
 
-    def __init__(self, folder: Path, tokenizer, prompts: list[str], every: int, max_new_tokens: int = 64):
+    Usually only rank 0 has one. Under DeepSpeed ZeRO-3 each rank holds a shard of the weights, so
+    every rank must run the same forward passes (``synced=True``; a rank generating alone would
+    wait forever for the others' shards); only the main one writes.
+    """
+
+    def __init__(self, folder: Path, tokenizer, prompts: list[str], every: int, max_new_tokens: int = 64,
+                 is_main: bool = True, synced: bool = False):
         self.folder, self.tokenizer, self.prompts = Path(folder), tokenizer, prompts
         self.every, self.max_new_tokens = max(1, every), max_new_tokens
+        self.is_main, self.synced = is_main, synced
         self._done_steps: set[int] = set()
 
     def _answer_all(self, model, step: int) -> None:
@@ -177,7 +184,10 @@ class ProbeCallback(TrainerCallback):
                 inputs = self.tokenizer(text, return_tensors="pt", add_special_tokens=False).to(model.device)
                 with torch.inference_mode():
                     out = model.generate(**inputs, max_new_tokens=self.max_new_tokens, do_sample=False,
-                                         pad_token_id=self.tokenizer.pad_token_id, use_cache=True)
+                                         pad_token_id=self.tokenizer.pad_token_id, use_cache=True,
+                                         synced_gpus=self.synced)
+                if not self.is_main:
+                    continue
                 answer = self.tokenizer.decode(out[0][inputs["input_ids"].shape[1]:], skip_special_tokens=True)
                 _append_jsonl(self.folder / runs.SAMPLES_FILE,
                               {"step": step, "prompt": prompt, "answer": answer, "time": time.time()})

@@ -98,6 +98,21 @@ def check_launchable(config: TrainConfig, lang: str = "en") -> dict[str, str]:
     return errors
 
 
+def check_resume_layout(parent_id: str, parent: TrainConfig, config: TrainConfig) -> None:
+    """The optimizer state's layout must match: DeepSpeed writes it as one shard per rank of its
+    ZeRO stage, plain runs as one optimizer.pt. Another layout would fail (ZeRO-2 -> 3) or, worse,
+    silently start a fresh optimizer (ZeRO -> plain), so either is refused before anything starts."""
+    if parent.deepspeed != config.deepspeed:
+        was, now = parent.deepspeed or "off", config.deepspeed or "off"
+        raise UserError(f"DeepSpeed is {now}, but run {parent_id} was trained with DeepSpeed {was}; "
+                        "its checkpoint can only be resumed the same way.", field="deepspeed",
+                        hint=f"Set DeepSpeed to {was}, or start a new run from its adapter instead.")
+    if parent.deepspeed and parent.processes != config.processes:
+        raise UserError(f"Run {parent_id} was sharded over {parent.processes} processes by DeepSpeed "
+                        f"{parent.deepspeed}; resuming needs the same number, not {config.processes}.",
+                        field="num_processes", hint=f"Select {parent.processes} GPUs (or processes).")
+
+
 def _copy_history(parent_id: str, checkpoint: str, folder: Path) -> None:
     """Seed a resumed run's metrics/samples with the parent's up to the checkpoint: one continuous curve."""
     step = int(runs.CHECKPOINT_RE.match(Path(checkpoint).name).group(1))
@@ -126,6 +141,7 @@ def prepare_run(config: TrainConfig) -> tuple[str, Path]:
             if key in parent and parent[key] != getattr(config, key):
                 raise UserError(f"{key} differs from run {parent_id} ({parent[key]!r}); the checkpoint needs it.",
                                 field=key, hint="Keep the LoRA shape of the run you resume.")
+        check_resume_layout(parent_id, TrainConfig.from_dict(parent), config)
     run_id = runs.new_run_id(config.run_name or f"{Path(config.model).name}-{config.dataset}")
     folder = workspace.runs_dir() / run_id
     folder.mkdir(parents=True)

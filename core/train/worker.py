@@ -233,9 +233,11 @@ def train(folder: Path, status: runs.RunStatus, is_main: bool = True) -> str:
         folder_cb.stop_requested = True
     signal.signal(signal.SIGTERM, lambda *_: setattr(folder_cb, "stop_requested", True))
     callbacks = [folder_cb, CheckpointMarkerCallback(folder, is_main)]
-    if config.probe_prompts and is_main:
+    zero3 = config.deepspeed == "zero3" and config.processes > 1
+    if config.probe_prompts and (is_main or zero3):
         every = config.probe_steps or config.save_steps
-        callbacks.append(ProbeCallback(folder, tokenizer, config.probe_prompts, every, config.probe_max_new_tokens))
+        callbacks.append(ProbeCallback(folder, tokenizer, config.probe_prompts, every, config.probe_max_new_tokens,
+                                       is_main=is_main, synced=zero3))
 
     trainer = SFTTrainer(
         model=model, args=sft_config(config, folder, eval_ds is not None), train_dataset=train_ds,
