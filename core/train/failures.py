@@ -32,9 +32,15 @@ _RULES = [
      "data problem",
      "Open the dataset on the Datasets page and re-import it; check it has user/assistant turns and that it "
      "was made for this model's tokenizer."),
-    (("DeepSpeed", "deepspeed"),
-     "DeepSpeed problem",
-     "Install deepspeed (`pip install deepspeed`) or turn DeepSpeed off; ZeRO-3 with 4-bit needs a recent version."),
+    # Not every failure whose log mentions DeepSpeed: a DeepSpeed run's log always does.
+    (("No module named 'deepspeed'",),
+     "DeepSpeed missing",
+     "Reinstall the workbench's requirements (`pip install -r requirements.txt` includes deepspeed) or turn "
+     "DeepSpeed off."),
+    (("Error building extension", "Ninja is required", "ninja: build stopped", "op_builder"),
+     "DeepSpeed could not compile an op",
+     "DeepSpeed compiles its ops on first use: it needs ninja, a C++ compiler (g++) and, for CUDA ops, nvcc "
+     "matching torch's CUDA. Install them, or turn DeepSpeed off."),
 ]
 
 
