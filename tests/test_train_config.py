@@ -104,3 +104,19 @@ def test_memory_estimate_components(tiny_model_path):
     assert tiny_device.fits is False
     only_q = estimate(shape, TrainConfig(**{**base.to_dict(), "target_modules": "q_proj"}), "cpu")
     assert only_q.trainable_params < est.trainable_params
+
+
+def test_memory_estimate_is_per_gpu_under_deepspeed(tiny_model_path):
+    from core.train.memory import estimate, model_shape
+
+    shape = model_shape(tiny_model_path)
+    ddp = TrainConfig(quantization="none", lora_r=8, batch_size=2, max_length=128, gpus="0,1")
+    plain = estimate(shape, ddp, "cuda")
+    z2 = estimate(shape, TrainConfig(**{**ddp.to_dict(), "deepspeed": "zero2"}), "cuda")
+    z3 = estimate(shape, TrainConfig(**{**ddp.to_dict(), "deepspeed": "zero3"}), "cuda")
+    assert z2.gradients_bytes == plain.gradients_bytes / 2
+    assert z2.optimizer_bytes == (plain.optimizer_bytes + 4 * plain.trainable_params) / 2  # + fp32 master copy
+    assert z2.weights_bytes == plain.weights_bytes and z3.weights_bytes < plain.weights_bytes
+    assert z3.total_bytes < z2.total_bytes and any("zero3" in n for n in z3.note_texts())
+    assert any("zero3" in n for n in z3.note_texts("zh")) and "notes" in z3.to_dict()
+    assert z3.activations_bytes == plain.activations_bytes  # each rank still runs its own batch

@@ -367,7 +367,8 @@ def settings_form(devices: dict) -> None:
             st.session_state[K + "gpus"] = []
             a.caption(tr("train.cpu_only"))
         b.number_input(tr("train.num_processes"), step=1, key=K + "num_processes", help=tr("train.num_processes_help"))
-        c.selectbox("DeepSpeed", ["off", "zero2", "zero3"], key=K + "deepspeed")
+        c.selectbox("DeepSpeed", ["off", "zero2", "zero3"], key=K + "deepspeed", help=tr("train.deepspeed_help"),
+                    format_func=lambda v: tr("train.deepspeed_off") if v == "off" else f"ZeRO-{v[-1]}")
         for name in ("gpus", "num_processes", "deepspeed"):
             field_error(name)
 
@@ -400,7 +401,7 @@ def memory_panel(cfg: TrainConfig) -> None:
         st.caption(line)
     if est.device_bytes:
         st.progress(min(1.0, est.total_bytes / est.device_bytes))
-    for note in est.notes:
+    for note in est.note_texts(lang()):
         st.caption(note)
 
 

@@ -13,7 +13,9 @@ weights loaded; config.json for other formats):
   for backward (+ LoRA-dropout copies), or only the block input with gradient checkpointing
   (then one block's activations are recomputed at a time); the logits (batch × length × vocab)
   with their fp32 copy and gradient dominate for small models with big vocabularies;
-- a fixed overhead: the CUDA context and allocator slack on a GPU.
+- a fixed overhead: the CUDA context and allocator slack on a GPU;
+- per GPU under DeepSpeed: ZeRO-2 divides gradients and optimizer states by the number of
+  processes, ZeRO-3 the weights too (plus one block gathered whole while it runs).
 
 It is compared with the selected GPU's memory (``nvidia-smi``, no torch import) or the RAM on a
 CPU-only machine. ``bench/bench_train_memory.py`` measures the error against the real peak.
@@ -78,7 +80,7 @@ class MemoryEstimate:
     device: str  # "cuda" | "cpu"
     device_name: str = ""
     device_bytes: int | None = None
-    notes: list[str] = field(default_factory=list)
+    notes: list[dict] = field(default_factory=list)  # {"code": ..., **values}; texts in core/i18n/train.py
 
     @property
     def fits(self) -> bool | None:
@@ -93,9 +95,15 @@ class MemoryEstimate:
                 ("optimizer", self.optimizer_bytes), ("activations", self.activations_bytes),
                 ("overhead", self.overhead_bytes)]
 
+    def note_texts(self, lang: str = "en") -> list[str]:
+        from core.i18n import t
+
+        return [t("train.memnote." + n["code"], lang, **{k: v for k, v in n.items() if k != "code"})
+                for n in self.notes]
+
     def to_dict(self) -> dict:
         return asdict(self) | {"fits": self.fits, "fits_with_ckpt": self.fits_with_ckpt,
-                               "total_gb": round(self.total_bytes / GIB, 3)}
+                               "total_gb": round(self.total_bytes / GIB, 3), "notes": self.note_texts()}
 
 
 def _safetensors_headers(path: Path) -> dict[str, dict]:
@@ -154,7 +162,7 @@ def estimate(shape: ModelShape, config, device: str = "cpu", device_bytes: int |
     quant = config.quantization
     per_linear = {"4bit": NF4_BYTES_PER_PARAM, "8bit": INT8_BYTES_PER_PARAM}.get(quant, act)
     weights = shape.linear_params * per_linear + shape.other_params * act
-    notes: list[str] = []
+    notes: list[dict] = []
     if quant != "none" and shape.block_linears:
         biggest = max(a * b for _, a, b in shape.block_linears)
         weights += 2 * biggest * act  # dequantised weight of one matmul (+ its backward use)
@@ -165,6 +173,17 @@ def estimate(shape: ModelShape, config, device: str = "cpu", device_bytes: int |
     lora = lora_params * lora_dtype
     grads = lora
     optimizer = 2 * lora  # AdamW exp_avg + exp_avg_sq, same dtype as the parameter
+    # DeepSpeed ZeRO splits state across the processes: ZeRO-2 the gradients and optimizer states,
+    # ZeRO-3 the weights too (each block's weights are gathered whole only while it runs).
+    shards = max(1, config.processes) if config.deepspeed else 1
+    if shards > 1:
+        if on_gpu:
+            optimizer += lora_params * 4  # fp32 master copy of the trainable weights
+        grads, optimizer = grads / shards, optimizer / shards
+        notes.append({"code": "deepspeed", "stage": config.deepspeed, "shards": shards})
+    if shards > 1 and config.deepspeed == "zero3" and shape.layers:
+        one_block = (weights - shape.other_params * act) / shape.layers
+        weights, lora = weights / shards + one_block, lora / shards
     tokens = config.batch_size * config.max_length
     dropout_copies = sum(a for _, a, _ in targeted) / max(1, L) if config.lora_dropout > 0 else 0
     per_block = (13 * h + 4 * kv + 5 * i + dropout_copies) * act + (dropout_copies if config.lora_dropout > 0 else 0)
@@ -182,8 +201,7 @@ def estimate(shape: ModelShape, config, device: str = "cpu", device_bytes: int |
         return int((fixed + a) * slack + overhead)
 
     if config.packing:
-        notes.append("Packed rows are always max_length long; without packing, batches are padded only "
-                     "to their longest sample, so real use is often lower.")
+        notes.append({"code": "packing"})
     return MemoryEstimate(
         params=shape.total_params, trainable_params=int(lora_params), weights_bytes=int(weights),
         lora_bytes=int(lora), gradients_bytes=int(grads), optimizer_bytes=int(optimizer),
@@ -234,7 +252,4 @@ def estimate_for_config(config, gpu_memory_gb: float | None = None) -> MemoryEst
     device, mem = target_device(config.gpus)
     if gpu_memory_gb:
         device, mem = "cuda", DeviceMemory("given", f"{gpu_memory_gb:g} GB GPU", int(gpu_memory_gb * GIB))
-    est = estimate(model_shape(path), config, device, mem.total_bytes, mem.name)
-    if config.deepspeed == "zero3" and config.processes > 1:
-        est.notes.append("ZeRO-3 shards weights and optimizer states across GPUs: per-GPU use is lower.")
-    return est
+    return estimate(model_shape(path), config, device, mem.total_bytes, mem.name)
