@@ -6,11 +6,18 @@ measured = peak RSS (VmHWM) − RSS before loading. Rows are padded to max_lengt
 exactly batch × max_length, what the estimate is for. The estimate is taken for device "cpu"
 (fp32 compute, no CUDA context). Prints one JSON line; writes bench/out/train_memory.json.
 
-    python bench/bench_train_memory.py
+By default the child runs with MALLOC_MMAP_THRESHOLD_=65536: glibc then serves every tensor from
+its own mmap and returns it to the kernel when freed, so RSS follows the live bytes the way
+torch.cuda.max_memory_allocated does on a GPU. With --glibc-default, freed memory stays in the
+heap and the peak RSS overstates what was live at once (the first published figures).
+
+    python bench/bench_train_memory.py [--glibc-default] [--only NAME]
 """
 from __future__ import annotations
 
+import argparse
 import json
+import os
 import subprocess
 import sys
 
@@ -18,6 +25,8 @@ from bench_train_common import OUT, ROOT, build_model, workspace
 
 MID = dict(hidden_size=512, intermediate_size=1536, num_hidden_layers=8, num_attention_heads=8, num_key_value_heads=4)
 CASES = [
+    # almost no activations: what a training process holds besides tensors (the fixed CPU cost)
+    ("demo-tiny", {}, dict(quantization="none", batch_size=1, max_length=128, gradient_checkpointing=False)),
     ("demo-tiny", {}, dict(quantization="4bit", batch_size=4, max_length=256, gradient_checkpointing=False)),  # cpu-demo
     ("demo-tiny", {}, dict(quantization="none", batch_size=4, max_length=256, gradient_checkpointing=False)),
     ("mid-30m", MID, dict(quantization="none", batch_size=4, max_length=512, gradient_checkpointing=False)),
@@ -66,12 +75,21 @@ def main() -> None:
     from core.train.config import TrainConfig
     from core.train.memory import estimate, model_shape
 
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--glibc-default", action="store_true", help="measure with glibc's default malloc settings")
+    parser.add_argument("--only", help="run only the cases of this model name")
+    args = parser.parse_args()
+    env = dict(os.environ)
+    if not args.glibc_default:
+        env["MALLOC_MMAP_THRESHOLD_"] = "65536"
     home = workspace("memory")
     results = []
     for name, shape, settings in CASES:
+        if args.only and name != args.only:
+            continue
         path = build_model(home, name, **shape)
         out = subprocess.run([sys.executable, "-c", CHILD, str(ROOT), str(path), json.dumps(settings),
-                              str(home / "runs" / "mem")], capture_output=True, text=True, timeout=900)
+                              str(home / "runs" / "mem")], capture_output=True, text=True, timeout=900, env=env)
         line = next((l for l in out.stdout.splitlines() if l.startswith("RESULT ")), None)
         if line is None:
             raise SystemExit(out.stderr[-3000:])
@@ -79,6 +97,7 @@ def main() -> None:
         cfg = TrainConfig(lora_r=64, lora_alpha=16, lora_dropout=0.05, grad_accum=1, **settings)
         est = estimate(model_shape(path), cfg, "cpu")
         results.append({"model": name, "params_m": round(est.params / 1e6, 1), **settings,
+                        "malloc": "glibc default" if args.glibc_default else "mmap >= 64 KiB",
                         "estimate_mb": round(est.total_bytes / 2**20, 1), "measured_mb": round(measured / 2**20, 1),
                         "error_pct": round(100 * (est.total_bytes - measured) / measured, 1)})
         print(json.dumps(results[-1]), flush=True)

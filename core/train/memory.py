@@ -9,11 +9,12 @@ weights loaded; config.json for other formats):
   them; plus, when quantised, the dequantised copy of the largest linear layer used by a matmul;
 - LoRA parameters for the targeted layers (r·(in+out) each, + out for DoRA), their gradients
   and two AdamW states each (bf16 for a quantised base as TRL casts them, fp32 otherwise);
-- activations for batch × max_length: per block about 13·h + 4·kv + 5·i values per token kept
-  for backward (+ LoRA-dropout copies), or only the block input with gradient checkpointing
+- activations for batch × max_length: per block about 7·h + 2·kv + 4·i values per token kept
+  for backward on CPU (+ LoRA-dropout copies), or only the block input with gradient checkpointing
   (then one block's activations are recomputed at a time); the logits (batch × length × vocab)
   with their fp32 copy and gradient dominate for small models with big vocabularies;
-- a fixed overhead: the CUDA context and allocator slack on a GPU;
+- a fixed overhead: the CUDA context on a GPU, the training process's own objects on a CPU, and
+  allocator slack;
 - per GPU under DeepSpeed: ZeRO-2 divides gradients and optimizer states by the number of
   processes, ZeRO-3 the weights too (plus one block gathered whole while it runs).
 
@@ -36,6 +37,9 @@ GIB = 2 ** 30
 NF4_BYTES_PER_PARAM = 0.5 + 1 / 64 + 4 / (64 * 256)  # 4-bit + 8-bit absmax per 64 + fp32 per 256 blocks
 INT8_BYTES_PER_PARAM = 1.0 + 4 / 4096  # + a row scale
 CUDA_OVERHEAD_BYTES = int(0.6 * GIB)  # CUDA context + kernels, not seen by the allocator
+# What a CPU training process holds besides the tensors (trainer, dataloader, thread pools, bnb):
+# measured with bench/bench_train_memory.py on demo-tiny at batch 1 x 128, where tensors are ~nothing.
+CPU_OVERHEAD_BYTES = 52 * 2 ** 20
 ALLOCATOR_SLACK = 0.10  # fragmentation / caching allocator rounding
 _DTYPE_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1,
                 "BOOL": 1, "F8_E4M3": 1, "F8_E5M2": 1}
@@ -186,7 +190,11 @@ def estimate(shape: ModelShape, config, device: str = "cpu", device_bytes: int |
         weights, lora = weights / shards + one_block, lora / shards
     tokens = config.batch_size * config.max_length
     dropout_copies = sum(a for _, a, _ in targeted) / max(1, L) if config.lora_dropout > 0 else 0
-    per_block = (13 * h + 4 * kv + 5 * i + dropout_copies) * act + (dropout_copies if config.lora_dropout > 0 else 0)
+    # Saved for backward per token in a Llama block (counted with saved_tensors_hooks on CPU): the two
+    # RMSNorms keep their input in fp32 and their output (2 x (4 + act)·h bytes), attention q, k, v,
+    # rotated q/k, GQA-expanded k/v and its output, the MLP gate, up, SiLU(gate) and their product.
+    per_block = (5 * h + 2 * kv + 4 * i + dropout_copies) * act + 2 * 4 * h
+    per_block += dropout_copies if config.lora_dropout > 0 else 0  # the dropout masks (1 byte each)
     per_block += 2 * config.lora_r * len(targeted) / max(1, L) * act  # LoRA A outputs
     logits = tokens * V * (act + 4 + 4)  # logits, their fp32 copy for the loss, the gradient
     embeddings = tokens * h * act
@@ -194,7 +202,7 @@ def estimate(shape: ModelShape, config, device: str = "cpu", device_bytes: int |
     act_ckpt = tokens * h * act * L + tokens * per_block + logits + embeddings
     activations = act_ckpt if config.gradient_checkpointing else act_full
     fixed = weights + lora + grads + optimizer
-    overhead = CUDA_OVERHEAD_BYTES if on_gpu else 0
+    overhead = CUDA_OVERHEAD_BYTES if on_gpu else CPU_OVERHEAD_BYTES
     slack = 1 + ALLOCATOR_SLACK
 
     def total(a: float) -> int:
