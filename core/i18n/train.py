@@ -90,7 +90,7 @@ TEXTS = {
     "train.deepspeed_help": {"en": "With several GPUs: ZeRO-2 splits gradients and optimizer states across them, ZeRO-3 the weights too, so a bigger model fits per GPU. A run is resumed with the same setting and number of GPUs.", "zh": "多卡时使用：ZeRO-2 把梯度和优化器状态分摊到各卡，ZeRO-3 连权重也分摊，单卡能放下更大的模型。续训时须保持相同的设置和卡数。"},
     "train.num_processes_help": {"en": "0 = one per selected GPU. More than one runs DDP under torchrun (gloo on CPU).",
                                  "zh": "0 = 每块 GPU 一个进程。多于一个时用 torchrun 做数据并行（CPU 上用 gloo）。"},
-    "train.memory": {"en": "Memory estimate", "zh": "显存估算"},
+    "train.memory": {"en": "Memory estimate", "zh": "显存 / 内存估算"},
     "train.memory_pick_model": {"en": "Pick a model to see the estimate.", "zh": "选择模型后显示估算。"},
     "train.memory_unavailable": {"en": "No estimate", "zh": "无法估算"},
     "train.mem.weights": {"en": "Weights", "zh": "权重"},

@@ -184,7 +184,7 @@ def estimate(shape: ModelShape, config, device: str = "cpu", device_bytes: int |
         if on_gpu:
             optimizer += lora_params * 4  # fp32 master copy of the trainable weights
         grads, optimizer = grads / shards, optimizer / shards
-        notes.append({"code": "deepspeed", "stage": config.deepspeed, "shards": shards})
+        notes.append({"code": "deepspeed", "stage": f"ZeRO-{config.deepspeed[-1]}", "shards": shards})
     if shards > 1 and config.deepspeed == "zero3" and shape.layers:
         one_block = (weights - shape.other_params * act) / shape.layers
         weights, lora = weights / shards + one_block, lora / shards
