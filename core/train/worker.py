@@ -223,10 +223,23 @@ def train(folder: Path, status: runs.RunStatus, is_main: bool = True) -> str:
     model_path = raw.get("model_path") or config.model
     tokenizer = load_tokenizer(model_path)
     train_ds, eval_ds = build_datasets(config, tokenizer)
+    # The arguments before the model: under ZeRO-3 they make from_pretrained load each rank's shard
+    # only (deepspeed.zero.Init), so a model bigger than one GPU loads at all. (Not for a 4-bit base:
+    # its weights are quantised whole and sharded by the engine.)
+    args = sft_config(config, folder, eval_ds is not None)
+    if config.deepspeed == "zero3" and config.quantization == "none":
+        import deepspeed
+
+        _ = args.device  # the process group, then DeepSpeed's view of it: zero.Init needs the world size
+        deepspeed.init_distributed()
     model = load_model(model_path, config.quantization, attention_implementation(config.packing),
                        zero3=config.deepspeed == "zero3")
     if config.packing:
-        check_packing(model, train_ds, tokenizer, config.quantization != "none")
+        if getattr(next(model.parameters()), "ds_id", None) is not None:
+            print("packing self-check skipped: ZeRO-3 holds only a shard of each weight here "
+                  "(the same attention code is checked in runs without ZeRO-3)", flush=True)
+        else:
+            check_packing(model, train_ds, tokenizer, config.quantization != "none")
 
     folder_cb = RunFolderCallback(folder, status, is_main)
     if _stop["requested"]:
@@ -240,7 +253,7 @@ def train(folder: Path, status: runs.RunStatus, is_main: bool = True) -> str:
                                        is_main=is_main, synced=zero3))
 
     trainer = SFTTrainer(
-        model=model, args=sft_config(config, folder, eval_ds is not None), train_dataset=train_ds,
+        model=model, args=args, train_dataset=train_ds,
         eval_dataset=eval_ds, processing_class=tokenizer, peft_config=lora_config(config),
         callbacks=callbacks,
     )
