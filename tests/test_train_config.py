@@ -120,3 +120,20 @@ def test_memory_estimate_is_per_gpu_under_deepspeed(tiny_model_path):
     assert z3.total_bytes < z2.total_bytes and any("ZeRO-3" in n for n in z3.note_texts())
     assert any("ZeRO-3" in n for n in z3.note_texts("zh")) and "notes" in z3.to_dict()
     assert z3.activations_bytes == plain.activations_bytes  # each rank still runs its own batch
+
+
+def test_deepspeed_choice_is_checked_before_launch(workbench_home, monkeypatch):
+    import importlib.util
+
+    from core.data.assistant import AssistantSpec, save_assistant_dataset
+    from core.train import launcher
+
+    save_assistant_dataset(AssistantSpec(name="小智", author="张三", n=20), "assistant")
+    alone = TrainConfig(model="demo-tiny", dataset="assistant", deepspeed="zero2")
+    assert "processes to 2" in launcher.check_launchable(alone)["deepspeed"]
+    assert "进程数" in launcher.check_launchable(alone, "zh")["deepspeed"]
+    two = TrainConfig(model="demo-tiny", dataset="assistant", deepspeed="zero3", num_processes=2)
+    assert launcher.check_launchable(two) == {}
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "deepspeed" else real(name, *a))
+    assert "requirements.txt" in launcher.check_launchable(two)["deepspeed"]

@@ -144,6 +144,6 @@ TEXTS = {
     "train.err.gpus": {"en": 'GPUs are ids separated by commas, e.g. 0,1 (empty = default device).', "zh": 'GPU 编号用逗号分隔，例如 0,1（留空 = 默认设备）。'},
     "train.err.num_processes": {"en": 'Processes must be 0 (one per GPU) to 64.', "zh": '进程数必须在 0（每块 GPU 一个）到 64 之间。'},
     "train.err.deepspeed": {"en": 'DeepSpeed is off, zero2 or zero3.', "zh": 'DeepSpeed 只能是关闭、zero2 或 zero3。'},
-    "train.err.deepspeed_gpus": {"en": 'DeepSpeed ZeRO needs more than one GPU (select several GPUs).', "zh": 'DeepSpeed ZeRO 需要多块 GPU（请选择多块 GPU）。'},
-    "train.err.deepspeed_missing": {"en": 'DeepSpeed is not installed here (`pip install deepspeed`); turn it off.', "zh": '这台机器没有安装 DeepSpeed（`pip install deepspeed`），请先关闭该选项。'},
+    "train.err.deepspeed_gpus": {"en": 'DeepSpeed ZeRO splits the work across processes: select several GPUs (on a CPU, set processes to 2 or more), or turn it off.', "zh": 'DeepSpeed ZeRO 把训练分摊到多个进程：请选择多块 GPU（只有 CPU 时把进程数设为 2 或以上），或关闭该选项。'},
+    "train.err.deepspeed_missing": {"en": 'DeepSpeed is not installed in this environment (`pip install -r requirements.txt` installs it); or turn it off.', "zh": '当前环境没有安装 DeepSpeed（`pip install -r requirements.txt` 会安装它），或关闭该选项。'},
 }
