@@ -226,14 +226,15 @@ def train(folder: Path, status: runs.RunStatus, is_main: bool = True) -> str:
     # The arguments before the model: under ZeRO-3 they make from_pretrained load each rank's shard
     # only (deepspeed.zero.Init), so a model bigger than one GPU loads at all. (Not for a 4-bit base:
     # its weights are quantised whole and sharded by the engine.)
+    zero3 = config.deepspeed == "zero3"  # (validation guarantees several processes)
     args = sft_config(config, folder, eval_ds is not None)
-    if config.deepspeed == "zero3" and config.quantization == "none":
+    if zero3 and config.quantization == "none":
         import deepspeed
 
         _ = args.device  # the process group, then DeepSpeed's view of it: zero.Init needs the world size
         deepspeed.init_distributed()
     model = load_model(model_path, config.quantization, attention_implementation(config.packing),
-                       zero3=config.deepspeed == "zero3")
+                       zero3=zero3)
     if config.packing:
         if getattr(next(model.parameters()), "ds_id", None) is not None:
             print("packing self-check skipped: ZeRO-3 holds only a shard of each weight here "
@@ -246,7 +247,6 @@ def train(folder: Path, status: runs.RunStatus, is_main: bool = True) -> str:
         folder_cb.stop_requested = True
     signal.signal(signal.SIGTERM, lambda *_: setattr(folder_cb, "stop_requested", True))
     callbacks = [folder_cb, CheckpointMarkerCallback(folder, is_main)]
-    zero3 = config.deepspeed == "zero3" and config.processes > 1
     if config.probe_prompts and (is_main or zero3):
         every = config.probe_steps or config.save_steps
         callbacks.append(ProbeCallback(folder, tokenizer, config.probe_prompts, every, config.probe_max_new_tokens,
