@@ -185,16 +185,16 @@ def estimate(shape: ModelShape, config, device: str = "cpu", device_bytes: int |
             optimizer += lora_params * 4  # fp32 master copy of the trainable weights
         grads, optimizer = grads / shards, optimizer / shards
         notes.append({"code": "deepspeed", "stage": f"ZeRO-{config.deepspeed[-1]}", "shards": shards})
-    if shards > 1 and config.deepspeed == "zero3" and shape.layers:
-        one_block = (weights - shape.other_params * act) / shape.layers
-        weights, lora = weights / shards + one_block, lora / shards
+        if config.deepspeed == "zero3" and shape.layers:
+            one_block = (weights - shape.other_params * act) / shape.layers
+            weights, lora = weights / shards + one_block, lora / shards
     tokens = config.batch_size * config.max_length
     dropout_copies = sum(a for _, a, _ in targeted) / max(1, L) if config.lora_dropout > 0 else 0
     # Saved for backward per token in a Llama block (counted with saved_tensors_hooks on CPU): the two
     # RMSNorms keep their input in fp32 and their output (2 x (4 + act)·h bytes), attention q, k, v,
     # rotated q/k, GQA-expanded k/v and its output, the MLP gate, up, SiLU(gate) and their product.
     per_block = (5 * h + 2 * kv + 4 * i + dropout_copies) * act + 2 * 4 * h
-    per_block += dropout_copies if config.lora_dropout > 0 else 0  # the dropout masks (1 byte each)
+    per_block += dropout_copies  # the dropout masks, 1 byte each (0 without dropout)
     per_block += 2 * config.lora_r * len(targeted) / max(1, L) * act  # LoRA A outputs
     logits = tokens * V * (act + 4 + 4)  # logits, their fp32 copy for the loss, the gradient
     embeddings = tokens * h * act
