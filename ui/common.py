@@ -47,7 +47,7 @@ def page_start(title_key: str) -> str:
 def show_user_error(err: Exception) -> None:
     """A user-caused error as a clear message (never a traceback)."""
     if isinstance(err, UserError):
-        st.error(str(err))
+        st.error(err.text(lang()))
     else:
         st.error(f"{type(err).__name__}: {err}")
 

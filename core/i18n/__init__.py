@@ -2,7 +2,8 @@
 
 Each module here (one per page or area) defines ``TEXTS = {key: {"en": ..., "zh": ...}}``;
 they are merged on first use, and a duplicate key is an error so two pages never fight
-over one. ``t(key, lang, **fmt)`` returns the text, falling back to English.
+over one. ``t(key, lang, **fmt)`` returns the text, falling back to English; ``Msg(key, **fmt)`` is the
+same text kept unrendered until the reader's language is known (errors, reasons, progress).
 
     >>> t("home.title", "zh")   # doctest: +SKIP
     '微调工作台'
@@ -31,6 +32,42 @@ def catalog() -> dict[str, dict[str, str]]:
 def t(key: str, lang: str = "en", **fmt) -> str:
     texts = catalog().get(key)
     if texts is None:
-        return key  # a missing key shows itself rather than crashing a page
+        return key  # a missing key (or a plain sentence) shows itself rather than crashing a page
     text = texts.get(lang) or texts.get("en") or key
-    return text.format(**fmt) if fmt else text
+    if not fmt:
+        return text
+    fmt = {name: value.render(lang) if isinstance(value, Msg) else value for name, value in fmt.items()}
+    return text.format(**fmt)
+
+
+class Msg:
+    """A text to be said later in the reader's language: a key plus its parameters.
+
+    Core code returns or raises these (validation reasons, progress, errors) without knowing the
+    language; the page renders them with ``render(lang)``, the CLI with ``str()`` (English).
+    A parameter that is itself a ``Msg`` is rendered in the same language.
+
+        >>> Msg("common.model").render("zh")   # doctest: +SKIP
+        '模型'
+    """
+
+    __slots__ = ("key", "params")
+
+    def __init__(self, key: str, **params):
+        self.key = key
+        self.params = params
+
+    def render(self, lang: str = "en") -> str:
+        return t(self.key, lang, **self.params)
+
+    def __str__(self) -> str:
+        return self.render("en")
+
+    def __repr__(self) -> str:
+        return f"Msg({self.key!r}, **{self.params!r})"
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Msg) and (self.key, self.params) == (other.key, other.params)
+
+    def __hash__(self) -> int:
+        return hash(self.key)
