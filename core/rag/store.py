@@ -177,6 +177,15 @@ def kb_dir(name: str) -> Path:
     return workspace.knowledge_dir() / workspace.check_name(name, "knowledge base name")
 
 
+def _kb_writer(func):
+    """Run ``func(name, ...)`` — a read-change-save of one base — under that base's lock."""
+    @functools.wraps(func)
+    def under_lock(name, *args, **kwargs):
+        with workspace.locked(kb_dir(name), timeout=KB_LOCK_WAIT_S):
+            return func(name, *args, **kwargs)
+    return under_lock
+
+
 def exists(name: str) -> bool:
     return workspace.is_safe_name(name) and (workspace.knowledge_dir() / name / META_FILE).is_file()
 
@@ -196,8 +205,9 @@ def revision(name: str) -> int:
 
 
 def _info_from_meta(meta: dict, path: Path, with_size: bool = False) -> KbInfo:
+    """The listing entry; named by its folder (a copied base is listed under the copy's name)."""
     return KbInfo(
-        name=path.name,  # a copied folder is listed under its folder name documents=len(meta.get("documents", [])), chunks=int(meta.get("chunks", 0)),
+        name=path.name, documents=len(meta.get("documents", [])), chunks=int(meta.get("chunks", 0)),
         embedder=meta["embedder"], embedder_name=embeddings.embedder_display_name(meta["embedder"]),
         dim=int(meta["dim"]), index_type=meta.get("index_type", "flat"),
         index_choice=meta.get("index_choice", "auto"), chunk_size=int(meta["chunk_size"]),
@@ -322,15 +332,6 @@ def _save(kb: KnowledgeBase, *, bump: bool = True) -> None:
             faiss.write_index(kb.index, str(staging / INDEX_FILE))
         (staging / META_FILE).write_text(json.dumps(kb.meta, ensure_ascii=False, indent=2) + "\n",
                                          encoding="utf-8")
-
-
-def _kb_writer(func):
-    """Run ``func(name, ...)`` — a read-change-save of one base — under that base's lock."""
-    @functools.wraps(func)
-    def under_lock(name, *args, **kwargs):
-        with workspace.locked(kb_dir(name), timeout=KB_LOCK_WAIT_S):
-            return func(name, *args, **kwargs)
-    return under_lock
 
 
 @_kb_writer
