@@ -117,10 +117,11 @@ def on_save_preset() -> None:
     from core.train import presets
 
     try:
-        name = presets.save_preset(st.session_state.get(K + "preset_name", ""), config_from_widgets())
+        name = presets.save_preset(st.session_state.get(K + "preset_name", ""), config_from_widgets(),
+                                   overwrite=bool(st.session_state.get(K + "preset_overwrite")))
         st.session_state[MESSAGE_KEY] = ("success", tr("train.preset_saved", name=name))
     except UserError as err:
-        st.session_state[MESSAGE_KEY] = ("error", str(err))
+        st.session_state[MESSAGE_KEY] = ("error", err.text(lang()))
 
 
 def on_launch() -> None:
@@ -452,6 +453,7 @@ def main() -> None:
     c3.text_input(tr("train.preset_name"), key=K + "preset_name", label_visibility="collapsed",
                   placeholder=tr("train.preset_name"))
     c2.button(tr("train.save_preset"), key="train_save_preset", on_click=on_save_preset)
+    c3.checkbox(tr("train.preset_overwrite"), key=K + "preset_overwrite")
     field_error("preset_name")
     st.caption(tr("train.cli_hint"))
 

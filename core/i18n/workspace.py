@@ -54,4 +54,29 @@ TEXTS = {
         "en": "Pick another name, or tick \"overwrite\" (--overwrite on the command line) to replace it.",
         "zh": "请换一个名称，或勾选“覆盖”（命令行加 --overwrite）来替换它。",
     },
+    "err.limit.upload": {
+        "en": "{file} is {size:g} MB; uploads are limited to {limit:g} MB.",
+        "zh": "{file} 有 {size:g} MB，上传文件最大 {limit:g} MB。",
+    },
+    "err.limit.upload.hint": {
+        "en": "Split the file, or put it on the server and give its path (the administrator can raise "
+              "server.maxUploadSize in .streamlit/config.toml).",
+        "zh": "请拆分文件，或把它放到服务器上并填写路径（管理员可以在 .streamlit/config.toml 中调大 server.maxUploadSize）。",
+    },
+    "err.limit.unpacked": {
+        "en": "This document unpacks to {size} MB, more than the {limit} MB allowed (a damaged or malicious file?).",
+        "zh": "这个文档解压后有 {size} MB，超过允许的 {limit} MB（文件损坏或是恶意文件？）。",
+    },
+    "err.limit.unpacked.hint": {
+        "en": "Open and re-save it, or split it into smaller documents.",
+        "zh": "请打开后重新保存，或拆分成较小的文档。",
+    },
+    "err.limit.chars": {
+        "en": "This document gives {chars:,} characters of text, more than the {limit:,} one document may have.",
+        "zh": "这个文档提取出 {chars:,} 个字符，超过单个文档允许的 {limit:,} 个字符。",
+    },
+    "err.limit.chars.hint": {
+        "en": "Split it into smaller documents and add those.",
+        "zh": "请拆分成较小的文档后再添加。",
+    },
 }
