@@ -216,6 +216,37 @@ def test_split_mix_import_preset_refuse_an_existing_name_without_overwrite(workb
     assert presets.load_preset("p").lora_r == 64
 
 
+def test_pages_replace_only_with_the_overwrite_tick(workbench_home):
+    from streamlit.testing.v1 import AppTest
+
+    store.save_dataset("src", [chat(f"q{i}", "a") for i in range(20)], source="t")
+    store.save_dataset("src-train", [chat("keep", "me")], source="precious")
+    store.save_dataset("mix", [chat("keep", "me")], source="precious")
+    at = AppTest.from_file(str(ROOT / "views" / "1_Datasets.py"), default_timeout=60).run()
+    at.selectbox(key="ds_split_name").set_value("src").run()
+    at.button(key="ds_split_go").click().run()
+    assert not at.exception and "already exists" in at.error[0].value
+    assert store.read_meta("src-train").source == "precious"
+    at.multiselect(key="ds_mix_sources").set_value(["src"]).run()
+    at.button(key="ds_mix_go").click().run()
+    assert not at.exception and store.read_meta("mix").source == "precious"
+    at.checkbox(key="ds_split_overwrite").check().run()
+    at.button(key="ds_split_go").click().run()
+    assert not at.exception and store.read_meta("src-train").rows == 18
+    at.checkbox(key="ds_mix_overwrite").check().run()
+    at.button(key="ds_mix_go").click().run()
+    assert not at.exception and store.read_meta("mix").rows == 20
+
+    presets.save_preset("mine", TrainConfig(lora_r=8))
+    train = AppTest.from_file(str(ROOT / "views" / "2_Train.py"), default_timeout=60).run()
+    train.text_input(key="train_preset_name").set_value("mine").run()
+    train.button(key="train_save_preset").click().run()
+    assert not train.exception and presets.load_preset("mine").lora_r == 8
+    train.checkbox(key="train_preset_overwrite").check().run()
+    train.button(key="train_save_preset").click().run()
+    assert not train.exception and presets.load_preset("mine").lora_r != 8
+
+
 def test_cli_needs_overwrite_for_import_split_mix_and_presets(workbench_home, tmp_path):
     data = tmp_path / "d.jsonl"
     data.write_text("".join(json.dumps(chat(f"q{i}", "a")) + "\n" for i in range(10)), encoding="utf-8")
