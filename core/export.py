@@ -70,7 +70,9 @@ def default_export_name(adapter_path: Path) -> str:
         name = f"{parent.name}-{adapter_path.name}"
     else:
         name = adapter_path.name
-    return name[-100:].lstrip(".-") or "export"
+    while len(name.encode("utf-8")) > workspace.MAX_NAME_BYTES:  # keep the end: the checkpoint
+        name = name[1:]
+    return name.lstrip(".-") or "export"
 
 
 def _estimate_ram(base_path: Path, dtype_name: str) -> int:
