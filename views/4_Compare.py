@@ -140,6 +140,9 @@ def pick_prompts(groups):
         def from_file():
             if upload is None:
                 raise UserError(tr("compare.file_needed"), field="prompts")
+            from core.limits import check_upload
+
+            check_upload(upload.name, upload.size)
             return C.parse_prompt_file(upload.getvalue(), upload.name), None, None
         return from_file, False
     from core.data.store import list_datasets
