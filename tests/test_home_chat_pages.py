@@ -59,25 +59,73 @@ def test_chat_without_models_offers_demo(workbench_home):
 def test_chat_single_mode_streams_an_answer(workbench_home, tiny_model_path):
     (workbench_home / "models").mkdir(parents=True)
     (workbench_home / "models" / "tiny").symlink_to(tiny_model_path, target_is_directory=True)
+    from core.chat.generate import GenerationSettings, generate_reply
+    from core.models.loading import load_base
+
     at = AppTest.from_file(str(ROOT / "views" / "6_Chat.py"), default_timeout=120).run()
-    at.slider(key="chat_max_new").set_value(16).run()
+    at.slider(key="chat_max_new").set_value(16)
+    at.slider(key="chat_temperature").set_value(0.0)
+    at.slider(key="chat_rep").set_value(1.0).run()
     at.chat_input(key="chat_input").set_value("Hello").run()
     assert not at.exception
     history = at.session_state["chat_history"]["single"]
     assert [m["role"] for m in history] == ["user", "assistant"]
-    assert history[1]["content"]
+    greedy = generate_reply(load_base(tiny_model_path), [{"role": "user", "content": "Hello"}],
+                            GenerationSettings(max_new_tokens=16, temperature=0, repetition_penalty=1.0))
+    assert greedy.strip() and history[1]["content"] == greedy  # at temperature 0 the stream is the greedy reply
     at.button(key="chat_clear").click().run()
     assert at.session_state["chat_history"]["single"] == []
 
 
 def test_chat_rejects_absurd_settings(workbench_home, tiny_model_path):
+    """The page's five sliders reach only settings that validate; one step beyond a slider is still
+    inside the limits, while every limit itself is refused (tests/test_chat_generate.py covers each)."""
     from core.chat.generate import GenerationSettings
     from core.errors import UserError
 
-    with pytest.raises(UserError):
-        GenerationSettings(max_new_tokens=0).validate()
-    with pytest.raises(UserError):
-        GenerationSettings(top_p=0).validate()
+    (workbench_home / "models").mkdir(parents=True)
+    (workbench_home / "models" / "tiny").symlink_to(tiny_model_path, target_is_directory=True)
+    at = AppTest.from_file(str(ROOT / "views" / "6_Chat.py"), default_timeout=120).run()
+    assert not at.exception
+    keys = {"max_new_tokens": "chat_max_new", "temperature": "chat_temperature", "top_p": "chat_top_p",
+            "top_k": "chat_top_k", "repetition_penalty": "chat_rep"}
+    bounds = {field: (at.slider(key=key).min, at.slider(key=key).max) for field, key in keys.items()}
+    assert bounds == {"max_new_tokens": (16, 4096), "temperature": (0.0, 2.0), "top_p": (0.05, 1.0),
+                      "top_k": (0, 200), "repetition_penalty": (1.0, 2.0)}
+    GenerationSettings(**{field: low for field, (low, _) in bounds.items()}).validate()
+    GenerationSettings(**{field: high for field, (_, high) in bounds.items()}).validate()
+    for field, absurd in {"max_new_tokens": 0, "temperature": 9, "top_p": 0, "top_k": -1,
+                          "repetition_penalty": 0}.items():
+        with pytest.raises(UserError) as caught:
+            GenerationSettings(**{field: absurd}).validate()
+        assert caught.value.field == field
+
+
+def test_chat_stop_keeps_the_partial_reply_and_sets_the_stop_event(workbench_home, tiny_model_path, monkeypatch):
+    """A Stop click interrupts the page's run while tokens stream: the reply so far is kept, marked
+    "(stopped)", and the event that ends generate() is set."""
+    import streamlit as st
+
+    (workbench_home / "models").mkdir(parents=True)
+    (workbench_home / "models" / "tiny").symlink_to(tiny_model_path, target_is_directory=True)
+    events = []
+
+    def interrupted_stream(lm, messages, settings, adapter=None, stop=None):
+        events.append(stop)
+        yield "Once upon"
+        yield " a time"
+        st.stop()  # what the Stop button's rerun does to the running script
+        yield " never shown"
+
+    monkeypatch.setattr("core.chat.generate.stream_reply", interrupted_stream)
+    at = AppTest.from_file(str(ROOT / "views" / "6_Chat.py"), default_timeout=120).run()
+    at.chat_input(key="chat_input").set_value("Tell a story").run()
+    assert not at.exception
+    history = at.session_state["chat_history"]["single"]
+    assert history == [{"role": "user", "content": "Tell a story"},
+                       {"role": "assistant", "content": "Once upon a time (stopped)"}]
+    assert len(events) == 1 and events[0].is_set()
+    assert at.button(key="chat_stop").label == "Stop generating"  # still shown: the run was cut short
 
 
 def test_run_sh_refuses_public_bind_without_password(tmp_path):

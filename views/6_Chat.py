@@ -100,6 +100,7 @@ def stream_into(history: list[dict], lm, adapter_path, settings, rag, hits) -> N
     from core.chat.generate import stream_reply
 
     stop = threading.Event()
+    stopped_mark = tr("chat.stopped")  # read now: after a Stop click every st call (tr too) raises again
     pieces: list[str] = []
     state = {"finished": False, "recorded": False}
 
@@ -109,7 +110,7 @@ def stream_into(history: list[dict], lm, adapter_path, settings, rag, hits) -> N
         state["recorded"] = True
         text = "".join(pieces)
         if not state["finished"]:
-            text = f"{text} {tr('chat.stopped')}".strip()
+            text = f"{text} {stopped_mark}".strip()
         entry = {"role": "assistant", "content": text}
         if hits:
             entry["sources"] = [h.to_dict() if hasattr(h, "to_dict") else h for h in hits]
