@@ -105,7 +105,8 @@ def chrome(width: int = 1400, height: int = 1600):
 
 
 def wait_rendered(driver, timeout: float = 60.0, settle: float = 1.5) -> None:
-    """Wait until Streamlit has finished running the page script (no 'running' indicator)."""
+    """Wait until Streamlit has finished running the page script (no 'running' indicator); a page
+    still running (or never shown) after ``timeout`` seconds fails the test."""
     from selenium.webdriver.common.by import By
 
     deadline = time.time() + timeout
@@ -118,6 +119,8 @@ def wait_rendered(driver, timeout: float = 60.0, settle: float = 1.5) -> None:
             if not driver.find_elements(By.CSS_SELECTOR, '[data-testid="stStatusWidgetRunningIcon"]'):
                 return
         time.sleep(0.3)
+    state = "still running" if seen_app else "never shown"
+    raise AssertionError(f"the page at {driver.current_url} was {state} after {timeout:.0f} s")
 
 
 def page_problems(driver) -> list[str]:

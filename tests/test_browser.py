@@ -11,10 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from core.i18n import t
 from tests.browser import ROOT, browser_available, skip_reason, chrome, page_problems, streamlit_server, wait_rendered
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not browser_available(), reason=skip_reason())]
 SLUGS = ["datasets", "", "train", "monitor", "compare", "knowledge", "chat"]  # a direct link to a page first: what a bookmark does
+TITLE_KEYS = {"datasets": "datasets.title", "": "home.title", "train": "train.title", "monitor": "monitor.title",
+              "compare": "compare.title", "knowledge": "knowledge.title", "chat": "chat.title"}
 
 
 def cli(home: Path, *args: str) -> dict:
@@ -61,6 +64,9 @@ def test_every_page_renders_without_exception(populated_home, tmp_path, lang):
                 wait_rendered(driver)
                 driver.save_screenshot(str(shots / f"{lang}-{slug or 'home'}.png"))
                 found = page_problems(driver)
+                titles = [h.text for h in driver.find_elements("css selector", '[data-testid="stMain"] h1')]
+                if t(TITLE_KEYS[slug], lang) not in titles:  # a blank or wrong page has no such title
+                    found.append(f"title {t(TITLE_KEYS[slug], lang)!r} not among {titles}")
                 if found:
                     problems[slug or "home"] = found
                 if lang == "zh" and slug == "":

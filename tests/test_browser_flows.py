@@ -105,8 +105,11 @@ def test_chat_grounded_in_a_knowledge_base(app):
     send_chat(driver, "What is anarchism?")
     wait_for(lambda: "Sources (" in body_text(driver), 120)
     wait_rendered(driver, timeout=120)
+    driver.find_element("xpath", "//summary[contains(., 'Sources (')]").click()  # open the sources
+    text = wait_for(lambda: "Anarchism is a political philosophy" in body_text(driver) and body_text(driver), 20)
     driver.save_screenshot(str(app["shots"] / "chat-rag.png"))
     assert not page_problems(driver)
+    assert re.search(r"\[1\] wiki\.txt · chunk \d+ · score 0\.\d\d", text)  # the source document, ranked
 
 
 def test_knowledge_search(app):
@@ -115,9 +118,11 @@ def test_knowledge_search(app):
     box = wait_for(lambda: by_key(driver, "kb_query", "input"), 10)
     box.send_keys("political philosophy")
     box.find_element("xpath", "./ancestor::*[@data-testid='stForm']//*[@data-testid='stFormSubmitButton']//button").click()
-    wait_for(lambda: "wiki.txt" in body_text(driver) and "0." in body_text(driver), 60)
+    text = wait_for(lambda: "hits in" in body_text(driver) and body_text(driver), 60)
     driver.save_screenshot(str(app["shots"] / "knowledge-search.png"))
     assert not page_problems(driver)
+    assert re.search(r"#1 · score 0\.\d{3} · wiki\.txt · chunk \d+", text)  # the hit and its source document
+    assert "Anarchism is a political philosophy" in text  # the passage itself
 
 
 def test_compare_run(app):
@@ -130,4 +135,18 @@ def test_compare_run(app):
     # the page preselects the newest run (here the live run stopped early, so its answers are not
     # yet the trained ones): check the side-by-side table of base + checkpoints is there
     text = body_text(driver)
-    assert "Results" in text and "base" in text and "checkpoint-" in text
+    shape = re.search(r"(\d+) prompts × (\d+) models on demo-tiny", text)
+    assert shape, text[-2000:]
+    # the table the page showed was saved with the run: its columns and rows, by value
+    listed = subprocess.run([sys.executable, "-c", "import json; from core.chat.compare import list_saved, load_saved; "
+                             "r = load_saved(list_saved()[0]['path']); t = r.table(); "
+                             "print(json.dumps({'columns': list(t.columns), 'rows': len(t), "
+                             "'empty': int((t[r.labels] == '').sum().sum())}))"],
+                            env=dict(os.environ, WORKBENCH_HOME=str(app["home"]), PYTHONPATH=str(ROOT)),
+                            cwd=ROOT, capture_output=True, text=True, timeout=300, check=True)
+    table = json.loads(listed.stdout)
+    models = table["columns"][2:]
+    assert table["columns"][:2] == ["prompt", "reference"] and models[0] == "base"
+    assert models[1:] and all("checkpoint-" in label for label in models[1:])
+    assert (table["rows"], len(models)) == (int(shape[1]), int(shape[2]))
+    assert table["empty"] == 0  # every model answered every prompt

@@ -104,5 +104,7 @@ def test_csv_format_needs_question_and_answer_columns():
 def test_summary_matches_cli_shape():
     report = analyze_bytes(b'{"input": "a", "output": "b"}\n{bad\n', "x.jsonl")
     s = report.summary()
-    assert s["rows"] == 1 and s["bad_rows"] == [{"line": 2, "reason": s["bad_rows"][0]["reason"], "code": "malformed_json"}]
+    assert s["rows"] == 1 and s["bad"] == 1 and s["total"] == 2 and s["format"] == "alpaca"
+    assert s["bad_rows"] == [{"line": 2, "reason": "malformed JSON: Expecting property name enclosed in double quotes",
+                              "code": "malformed_json"}]
     assert importer.note_text({"code": "encoding", "encoding": "gb18030"}) == "Decoded as gb18030."

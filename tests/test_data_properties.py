@@ -107,7 +107,10 @@ def test_converters_raise_only_row_errors(record, fmt):
     except RowError as err:
         assert err.code in REASONS
         return
-    check_row(row)
+    problem = check_row(row)
+    assert problem is None or (problem[0] in REASONS and isinstance(problem[1], str))
+    if problem is None:  # a row called good has something to train on
+        assert (row.get("text") or "").strip() or any((m.get("content") or "").strip() for m in row["messages"])
 
 
 @SETTINGS

@@ -102,4 +102,11 @@ def test_cli_export(ws, tmp_path, capsys):
     assert main(["export", "merge", "--model", "demo-tiny", "--adapter", ws.run_id, "--out", str(out)]) == 2
     assert "already exists" in capsys.readouterr().err
     code = main(["export", "adapter-zip", "--adapter", ws.run_id, "--out", str(tmp_path / "a.zip"), "--json"])
-    assert code == 0 and json.loads(capsys.readouterr().out)["size_bytes"] > 0
+    payload = json.loads(capsys.readouterr().out)
+    assert code == 0 and payload["size_bytes"] == (tmp_path / "a.zip").stat().st_size
+    with zipfile.ZipFile(tmp_path / "a.zip") as archive:
+        members = archive.namelist()
+        config = json.loads(next(archive.read(n) for n in members if n.endswith("/adapter_config.json")))
+    assert any(n.endswith("/adapter_model.safetensors") for n in members)
+    assert not any(n.endswith(("optimizer.pt", "scheduler.pt", "rng_state.pth")) for n in members)
+    assert config["peft_type"] == "LORA" and config["r"] > 0
