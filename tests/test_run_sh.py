@@ -61,7 +61,7 @@ def test_run_sh_with_a_password_and_two_model_dirs(tmp_path, tiny_model_path):
             assert "Sign in" in body and "Training runs" not in body  # nothing shown before the password
             box = driver.find_element(By.CSS_SELECTOR, '.st-key-login_password input')
             box.send_keys("s3cret")
-            driver.find_element(By.CSS_SELECTOR, '[data-testid="stMain"] button').click()
+            driver.find_element(By.CSS_SELECTOR, '[data-testid="stFormSubmitButton"] button').click()
             metrics = wait_for(lambda: [m.text for m in driver.find_elements(
                 By.CSS_SELECTOR, '[data-testid="stMetric"]')] or None, 120)
             assert metrics[0].split() == ["Models", "2"]  # alpha from the first folder, beta from the second
