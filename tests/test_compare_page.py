@@ -81,3 +81,25 @@ def test_merge_and_zip(ws):
     at.button(key="cmp_zip_prepare").click().run()
     assert not at.exception
     assert any(b.proto.label.startswith("Download") for b in at.get("download_button"))
+
+
+def test_a_saved_comparison_reopens_with_its_table(ws):
+    from core.chat import compare as C
+
+    columns = C.model_columns([f"{ws.run_id}/checkpoint-10"])
+    saved = C.CompareResult(model="demo-tiny", quantization="none", settings={"max_new_tokens": 16},
+                            columns=columns, prompts=[C.PromptItem("Who are you?", "I am Kit."), C.PromptItem("Hi")],
+                            answers={columns[0].label: ["base one", "base two"],
+                                     columns[1].label: ["tuned one", "tuned two"]},
+                            created=86400.0)
+    path = C.save_result(saved)[0]
+    at = _app().run()
+    assert not at.exception
+    assert path in at.selectbox(key="cmp_history").options
+    at.selectbox(key="cmp_history").set_value(path)
+    at.button(key="cmp_history_open").click().run()
+    assert not at.exception and not at.error
+    table = next(f.value for f in at.dataframe if "prompt" in f.value.columns)  # the answers side by side
+    assert list(table.columns) == ["prompt", "reference", "base", columns[1].label]
+    assert table.values.tolist() == [["Who are you?", "I am Kit.", "base one", "tuned one"],
+                                     ["Hi", "", "base two", "tuned two"]]
