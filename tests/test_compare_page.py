@@ -95,7 +95,10 @@ def test_a_saved_comparison_reopens_with_its_table(ws):
     path = C.save_result(saved)[0]
     at = _app().run()
     assert not at.exception
-    assert path in at.selectbox(key="cmp_history").options
+    from datetime import datetime
+
+    when = datetime.fromtimestamp(86400.0).strftime("%Y-%m-%d %H:%M")
+    assert f"{when} · {ws.run_id} · 2 models · 2 prompts" in at.selectbox(key="cmp_history").options
     at.selectbox(key="cmp_history").set_value(path)
     at.button(key="cmp_history_open").click().run()
     assert not at.exception and not at.error
