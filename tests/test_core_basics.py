@@ -15,7 +15,8 @@ from core.data import store
 from core.data.assistant import MAX_ROWS, AssistantSpec, generate_assistant_rows, save_assistant_dataset
 from core.errors import UserError
 from core.train import runs
-from core.train.config import PRESETS, TrainConfig
+from core.train.config import TrainConfig
+from core.train.presets import BUILTIN_PRESETS, from_preset
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -94,9 +95,9 @@ def test_train_config_field_errors():
     assert {"learning_rate", "max_length", "lora_r"} <= set(errs)
     with pytest.raises(UserError):
         bad.validate()
-    for name in PRESETS:
-        TrainConfig.from_preset(name, model="m", dataset="d").validate()
-    xtuner = PRESETS["xtuner-qlora"]["config"]
+    for name in BUILTIN_PRESETS:
+        from_preset(name, model="m", dataset="d").validate()
+    xtuner = BUILTIN_PRESETS["xtuner-qlora"]
     assert (xtuner.lora_r, xtuner.lora_alpha, xtuner.learning_rate, xtuner.batch_size, xtuner.grad_accum,
             xtuner.max_length, xtuner.save_total_limit) == (64, 16, 2e-4, 1, 16, 1024, 3)
 

@@ -287,8 +287,7 @@ def settings_form(devices: dict) -> None:
 
     c1, c2, c3 = st.columns([2, 2, 1])
     names = presets.list_presets()
-    labels = {n: train_config.PRESETS[n]["label"].get(st.session_state.get("ui_lang", "en"), n)
-              if n in train_config.PRESETS else f"★ {n}" for n in names}
+    labels = {n: presets.preset_label(n, st.session_state.get("ui_lang", "en")) for n in names}
     if st.session_state.get(K + "preset") not in names:
         st.session_state[K + "preset"] = names[0]
     c1.selectbox(tr("train.preset"), names, key=K + "preset", format_func=labels.get, on_change=on_preset_change)

@@ -40,6 +40,8 @@ TEXTS = {
     "train.no_datasets": {"en": "No dataset yet: create one on the Datasets page (e.g. the personal-assistant set).",
                           "zh": "还没有数据集：请先在数据集页面创建（例如个人助手数据集）。"},
     "train.preset": {"en": "Preset", "zh": "预设"},
+    "train.preset.xtuner-qlora": {"en": "XTuner QLoRA (classic, GPU)", "zh": "XTuner QLoRA 经典配方（GPU）"},
+    "train.preset.cpu-demo": {"en": "CPU demo (demo-tiny, ~1 min)", "zh": "CPU 演示（demo-tiny，约 1 分钟）"},
     "train.copy_from": {"en": "Copy settings from a run", "zh": "从已有任务复制设置"},
     "train.copy_pick": {"en": "(pick a run)", "zh": "（选择任务）"},
     "train.copied": {"en": "Settings copied from {run}.", "zh": "已从 {run} 复制设置。"},

@@ -38,7 +38,8 @@ def _bool(text: str) -> bool:
 def config_from_args(args):
     """The TrainConfig a `train start` command line describes (preset or resumed run + overrides)."""
     from core.train import launcher
-    from core.train.config import DEFAULT_PRESET, TrainConfig
+    from core.train.config import TrainConfig
+    from core.train.presets import DEFAULT_PRESET, from_preset
 
     overrides = {}
     for f in fields(TrainConfig):
@@ -53,7 +54,7 @@ def config_from_args(args):
         return launcher.resume_config(args.resume_from, **overrides)
     if not args.model or not args.dataset:
         raise UserError("--model and --dataset are required (unless you --resume a run).")
-    return TrainConfig.from_preset(args.preset or DEFAULT_PRESET, **overrides)
+    return from_preset(args.preset or DEFAULT_PRESET, **overrides)
 
 
 def register(sub) -> None:

@@ -1,17 +1,17 @@
-"""TrainConfig: every setting of a training run, with defaults, presets and validation.
+"""TrainConfig: every setting of a training run, with defaults and validation.
 
 The Train page, the CLI and the worker all build this same dataclass; the resolved config is
 saved as ``runs/<id>/config.json`` and read back by the worker, so there is no argument list
 copied between places.
 
-    cfg = TrainConfig.from_preset("cpu-demo", model="demo-tiny", dataset="assistant")
+    cfg = TrainConfig(model="demo-tiny", dataset="assistant")   # presets: core/train/presets.py
     cfg.validate()                       # raises UserError(field=...) on the first problem
     cfg.field_errors()                   # {"learning_rate": "must be > 0", ...} for forms
 """
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields
 
 from core.errors import UserError
 
@@ -91,15 +91,6 @@ class TrainConfig:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
 
-    @classmethod
-    def from_preset(cls, preset: str, **overrides) -> "TrainConfig":
-        """A built-in preset (PRESETS) or one the user saved (core.train.presets), with overrides."""
-        if preset in PRESETS:
-            return replace(PRESETS[preset]["config"], **overrides)
-        from core.train import presets
-
-        return replace(presets.load_preset(preset), **overrides)
-
     def field_errors(self, lang: str = "en") -> dict[str, str]:
         """Every invalid field with a message in ``lang``, for showing next to the form fields.
 
@@ -154,27 +145,3 @@ class TrainConfig:
     @property
     def effective_batch(self) -> int:
         return self.batch_size * self.grad_accum
-
-
-# The classic XTuner QLoRA recipe (internlm2_chat_7b_qlora_*): r=64, alpha=16, lr 2e-4,
-# batch 1 x accumulate 16, max_length 1024 (XTuner's default 2048 halved for 24 GB cards).
-_XTUNER = TrainConfig(
-    quantization="4bit", lora_r=64, lora_alpha=16, lora_dropout=0.1, max_length=1024,
-    batch_size=1, grad_accum=16, learning_rate=2e-4, lr_scheduler="cosine", warmup_ratio=0.03,
-    epochs=3, save_steps=500, save_total_limit=3, logging_steps=10, gradient_checkpointing=True,
-)
-# Finishes on demo-tiny in about a minute on 2 CPU cores, and the self-introduction is learnt.
-_CPU_DEMO = TrainConfig(
-    quantization="4bit", lora_r=64, lora_alpha=16, lora_dropout=0.05, max_length=256,
-    batch_size=4, grad_accum=1, learning_rate=3e-3, lr_scheduler="cosine", warmup_ratio=0.03,
-    epochs=1, max_steps=150, save_steps=50, save_total_limit=3, logging_steps=5,
-    gradient_checkpointing=False,
-)
-
-PRESETS: dict[str, dict] = {
-    "xtuner-qlora": {"config": _XTUNER, "label": {"en": "XTuner QLoRA (classic, GPU)",
-                                                   "zh": "XTuner QLoRA 经典配方（GPU）"}},
-    "cpu-demo": {"config": _CPU_DEMO, "label": {"en": "CPU demo (demo-tiny, ~1 min)",
-                                                 "zh": "CPU 演示（demo-tiny，约 1 分钟）"}},
-}
-DEFAULT_PRESET = "xtuner-qlora"

@@ -8,7 +8,7 @@ itself, or, with several processes, by exec'ing torchrun (DDP) under the same pi
 on the UI only reads the folder. ``stop_run`` asks for a graceful stop (STOP file, plus SIGTERM
 for a single process); the worker saves a checkpoint and the adapter.
 
-    status = launch_run(TrainConfig.from_preset("cpu-demo", model="demo-tiny", dataset="assistant"))
+    status = launch_run(from_preset("cpu-demo", model="demo-tiny", dataset="assistant"))
     wait_for(status.run_id)
 """
 from __future__ import annotations
