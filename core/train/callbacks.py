@@ -17,7 +17,10 @@ from transformers import TrainerCallback
 
 from core.train import runs
 
-METRIC_KEYS = {"loss": "loss", "learning_rate": "lr", "grad_norm": "grad_norm", "eval_loss": "eval_loss"}
+METRIC_KEYS = {"loss": "loss", "learning_rate": "lr", "grad_norm": "grad_norm", "eval_loss": "eval_loss",
+               # DPO / ORPO / KTO (core/train/stages): implicit rewards of the chosen and rejected replies
+               "rewards/chosen": "rewards_chosen", "rewards/rejected": "rewards_rejected",
+               "rewards/margins": "rewards_margins", "rewards/accuracies": "rewards_accuracy"}
 STATUS_EVERY_SECONDS = 1.0
 
 

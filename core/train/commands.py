@@ -2,6 +2,7 @@
 
     python -m core train start --model demo-tiny --dataset assistant --preset cpu-demo --probe 你是谁？ --wait --json
     python -m core train start --resume RUN/checkpoint-50 --max-steps 200 --json
+    python -m core train start --stage dpo --model demo-tiny --dataset pairs --from-run SFT_RUN --json
     python -m core train status RUN --json
     python -m core runs --json
 
@@ -58,6 +59,8 @@ def config_from_args(args):
 
 
 def register(sub) -> None:
+    from core.train.config import STAGES
+
     train = sub.add_parser("train", help="start, watch and stop training runs")
     tsub = train.add_subparsers(dest="train_command", required=True)
 
@@ -76,6 +79,9 @@ def register(sub) -> None:
     p.add_argument("--dataset")
     p.add_argument("--preset", help="built-in (xtuner-qlora, cpu-demo) or a saved preset")
     p.add_argument("--resume", dest="resume_from", help="RUN or RUN/checkpoint-N to resume from (keeps its settings)")
+    p.add_argument("--stage", choices=list(STAGES), help="sft (default), pt, dpo, orpo or kto; the dataset's kind must fit")
+    p.add_argument("--from-run", dest="init_adapter", help="continue from RUN: start from that finished run's adapter")
+    p.add_argument("--beta", dest="pref_beta", type=float, help="DPO/KTO beta, ORPO lambda (default 0.1)")
     p.add_argument("--max-steps", dest="max_steps", type=int)
     p.add_argument("--epochs", type=float)
     p.add_argument("--learning-rate", "--lr", dest="learning_rate", type=float)

@@ -18,8 +18,11 @@ from core.errors import UserError
 QUANTIZATIONS = ("4bit", "8bit", "none")
 SCHEDULERS = ("cosine", "linear", "constant", "constant_with_warmup")
 DEEPSPEED_STAGES = ("", "zero2", "zero3")
+# Training stages: supervised (sft), continued pre-training (pt), preference tuning (dpo, orpo, kto).
+# Which dataset kinds each one takes: core/train/stages/__init__.py.
+STAGES = ("sft", "pt", "dpo", "orpo", "kto")
 # Settings that describe *what* is trained on, not *how*: a saved preset leaves them out.
-NOT_IN_PRESETS = ("model", "dataset", "run_name", "resume_from", "gpus")
+NOT_IN_PRESETS = ("model", "dataset", "run_name", "resume_from", "gpus", "init_adapter")
 _GPUS_RE = re.compile(r"^\d+(,\d+)*$")
 _MODULE_RE = re.compile(r"^[A-Za-z_][\w.]*$")
 
@@ -29,6 +32,9 @@ class TrainConfig:
     model: str = ""
     dataset: str = ""
     run_name: str = ""
+    stage: str = "sft"
+    init_adapter: str = ""  # "RUN": start from that finished run's adapter ("continue from run")
+    pref_beta: float = 0.1  # DPO/KTO: how far from the reference the model may move; ORPO: weight of the odds ratio
     # adapter
     quantization: str = "4bit"  # 4-bit NF4 + double quant (QLoRA); "none" = 16-bit LoRA
     lora_r: int = 64
@@ -133,6 +139,12 @@ class TrainConfig:
         check("num_processes", 0 <= self.num_processes <= 64)
         check("deepspeed", self.deepspeed in DEEPSPEED_STAGES)
         check("deepspeed", not self.deepspeed or self.processes > 1, "deepspeed_gpus")
+        check("stage", self.stage in STAGES, options=", ".join(STAGES))
+        check("pref_beta", 0 < self.pref_beta <= 10)
+        # KTO estimates its KL term from the other replies in the same batch.
+        check("batch_size", self.stage != "kto" or self.batch_size >= 2, "kto_batch_size")
+        check("init_adapter", not (self.init_adapter and self.resume_from), "init_adapter_resume")
+        check("packing", not (self.packing and self.stage in ("dpo", "orpo", "kto")), "packing_stage")
         return errs
 
     def validate(self) -> "TrainConfig":

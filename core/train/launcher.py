@@ -95,6 +95,10 @@ def check_launchable(config: TrainConfig, lang: str = "en") -> dict[str, str]:
         errors["dataset"] = t("train.err.dataset_missing", lang, name=config.dataset)
     if config.deepspeed and "deepspeed" not in errors and importlib.util.find_spec("deepspeed") is None:
         errors["deepspeed"] = t("train.err.deepspeed_missing", lang)
+    if "stage" not in errors and "dataset" not in errors:
+        from core.train import stages
+
+        errors.update(stages.dataset_errors(config, lang))
     return errors
 
 
@@ -142,12 +146,15 @@ def prepare_run(config: TrainConfig) -> tuple[str, Path]:
                 raise UserError(f"{key} differs from run {parent_id} ({parent[key]!r}); the checkpoint needs it.",
                                 field=key, hint="Keep the LoRA shape of the run you resume.")
         check_resume_layout(parent_id, TrainConfig.from_dict(parent), config)
+    from core.train.stages import init_adapter_path
+
+    start_adapter = init_adapter_path(config, model_path)  # "continue from run"; UserError if it does not fit
     run_id = runs.new_run_id(config.run_name or f"{Path(config.model).name}-{config.dataset}")
     folder = workspace.runs_dir() / run_id
     folder.mkdir(parents=True)
     resolved = replace(config, run_name=config.run_name or run_id)
     payload = resolved.to_dict() | {"model_path": str(model_path), "resume_checkpoint": resume_checkpoint,
-                                    "run_id": run_id}
+                                    "run_id": run_id, "init_adapter_path": start_adapter}
     workspace.atomic_write_json(folder / runs.CONFIG_FILE, payload)
     if resume_checkpoint:
         _copy_history(parent_id, resume_checkpoint, folder)

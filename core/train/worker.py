@@ -4,7 +4,8 @@ Started by core/train/launcher.py as a separate OS process (its own session), so
 browser or restarting Streamlit never touches it. It first waits in the queue (state
 ``queued``, core/train/queue.py) until its devices are free and earlier runs have started;
 then it trains with TRL's SFTTrainer + PEFT LoRA on a bitsandbytes 4-bit NF4 (double-quantised)
-base — or 8-bit, or 16-bit LoRA — and reports only through the run folder (status.json,
+base — or 8-bit, or 16-bit LoRA; DPO/ORPO/KTO with their TRL trainers (core/train/stages/) on the
+same model, LoRA and arguments — and reports only through the run folder (status.json,
 metrics.jsonl, samples.jsonl, checkpoints, adapter/, tensorboard/).
 
 With more than one process it replaces itself (``os.execv``, same pid) by
@@ -24,7 +25,7 @@ import traceback
 from pathlib import Path
 
 from core import workspace
-from core.train import runs
+from core.train import runs, stages
 from core.train.config import TrainConfig
 from core.train.failures import explain
 
@@ -113,8 +114,18 @@ def deepspeed_config(stage: str, folder: Path) -> str:
 
 
 def sft_config(config: TrainConfig, folder: Path, has_eval: bool, report_to: list[str] | None = None):
-    import torch
     from trl import SFTConfig
+
+    return SFTConfig(
+        **training_arguments(config, folder, has_eval, report_to),
+        packing=config.packing,
+        packing_strategy="bfd",  # padding-free rows; samples isolated (see core/train/packing.py)
+    )
+
+
+def training_arguments(config: TrainConfig, folder: Path, has_eval: bool, report_to: list[str] | None = None) -> dict:
+    """The trainer arguments every stage shares (SFT, pre-training, DPO, ORPO, KTO)."""
+    import torch
 
     on_gpu = torch.cuda.is_available()
     os.environ["TENSORBOARD_LOGGING_DIR"] = str(folder / runs.TENSORBOARD_DIR)  # TensorBoard event files
@@ -125,7 +136,7 @@ def sft_config(config: TrainConfig, folder: Path, has_eval: bool, report_to: lis
         extra.update(ddp_backend=None if on_gpu else "gloo", ddp_find_unused_parameters=False)
     if config.deepspeed:
         extra["deepspeed"] = deepspeed_config(config.deepspeed, folder)
-    return SFTConfig(
+    return dict(
         output_dir=str(folder),
         per_device_train_batch_size=config.batch_size,
         per_device_eval_batch_size=config.batch_size,
@@ -141,8 +152,6 @@ def sft_config(config: TrainConfig, folder: Path, has_eval: bool, report_to: lis
         eval_strategy="steps" if has_eval else "no",
         eval_steps=eval_steps if has_eval else None,
         max_length=config.max_length,
-        packing=config.packing,
-        packing_strategy="bfd",  # padding-free rows; samples isolated (see core/train/packing.py)
         activation_checkpointing=config.gradient_checkpointing,
         activation_checkpointing_kwargs={"use_reentrant": False} if config.gradient_checkpointing else None,
         seed=config.seed,
@@ -222,19 +231,33 @@ def train(folder: Path, status: runs.RunStatus, is_main: bool = True) -> str:
     config = TrainConfig.from_dict(raw)
     model_path = raw.get("model_path") or config.model
     tokenizer = load_tokenizer(model_path)
-    train_ds, eval_ds = build_datasets(config, tokenizer)
+    preference = config.stage in stages.PREFERENCE_STAGES  # DPO/ORPO/KTO: core/train/stages/
+    if preference:
+        train_ds = eval_ds = None
+        arguments = training_arguments(config, folder, config.eval_ratio > 0)
+    else:
+        train_ds, eval_ds = build_datasets(config, tokenizer)
     # The arguments before the model: under ZeRO-3 they make from_pretrained load each rank's shard
     # only (deepspeed.zero.Init), so a model bigger than one GPU loads at all. (Not for a 4-bit base:
     # its weights are quantised whole and sharded by the engine.)
     zero3 = config.deepspeed == "zero3"  # (validation guarantees several processes)
-    args = sft_config(config, folder, eval_ds is not None)
+    args = None if preference else sft_config(config, folder, eval_ds is not None)
     if zero3 and config.quantization == "none":
         import deepspeed
 
-        _ = args.device  # the process group, then DeepSpeed's view of it: zero.Init needs the world size
+        if args is not None:
+            _ = args.device  # the process group, then DeepSpeed's view of it: zero.Init needs the world size
         deepspeed.init_distributed()
     model = load_model(model_path, config.quantization, attention_implementation(config.packing),
                        zero3=zero3)
+    peft_config = lora_config(config)
+    if raw.get("init_adapter_path"):  # "continue from run": train that run's adapter further
+        if config.quantization != "none":
+            from peft import prepare_model_for_kbit_training
+
+            model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=config.gradient_checkpointing)
+        model, peft_config = stages.load_start_adapter(model, raw["init_adapter_path"]), None
+        print(f"starting from the adapter of {config.init_adapter}", flush=True)
     if config.packing:
         if getattr(next(model.parameters()), "ds_id", None) is not None:
             print("packing self-check skipped: ZeRO-3 holds only a shard of each weight here "
@@ -252,11 +275,14 @@ def train(folder: Path, status: runs.RunStatus, is_main: bool = True) -> str:
         callbacks.append(ProbeCallback(folder, tokenizer, config.probe_prompts, every, config.probe_max_new_tokens,
                                        is_main=is_main, synced=zero3))
 
-    trainer = SFTTrainer(
-        model=model, args=args, train_dataset=train_ds,
-        eval_dataset=eval_ds, processing_class=tokenizer, peft_config=lora_config(config),
-        callbacks=callbacks,
-    )
+    if preference:
+        trainer = stages.build_trainer(config, model, tokenizer, arguments, peft_config, callbacks)
+    else:
+        trainer = SFTTrainer(
+            model=model, args=args, train_dataset=train_ds,
+            eval_dataset=eval_ds, processing_class=tokenizer, peft_config=peft_config,
+            callbacks=callbacks,
+        )
     # TensorBoard after our callback, so it also records the tokens/s and memory we add to the logs.
     tb = trainer.pop_callback(TensorBoardCallback)
     if tb is not None:
