@@ -154,3 +154,37 @@ def test_deepspeed_choice_is_checked_before_launch(workbench_home, monkeypatch):
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "deepspeed" else real(name, *a))
     assert "requirements.txt" in launcher.check_launchable(two)["deepspeed"]
+
+
+def test_trackers_are_opt_in_and_checked(monkeypatch):
+    from core.train import trackers
+
+    assert trackers.report_to(TrainConfig()) == ["tensorboard"]  # nothing is sent by default
+    assert trackers.tracker_errors(TrainConfig()) == {}
+    monkeypatch.setattr(trackers, "installed", lambda name: False)
+    assert "pip install wandb" in trackers.tracker_errors(TrainConfig(trackers="wandb"))["trackers"]
+    assert "mlflow" in trackers.tracker_errors(TrainConfig(trackers="mlflow"))["trackers"]
+    monkeypatch.setattr(trackers, "installed", lambda name: True)
+    monkeypatch.delenv("SWANLAB_API_KEY", raising=False)
+    monkeypatch.delenv("SWANLAB_MODE", raising=False)
+    monkeypatch.setenv("HOME", "/nonexistent")
+    assert "swanlab login" in trackers.tracker_errors(TrainConfig(trackers="swanlab"), "en")["trackers"]
+    monkeypatch.setenv("SWANLAB_MODE", "local")
+    cfg = TrainConfig(trackers="swanlab")
+    assert trackers.tracker_errors(cfg) == {} and trackers.report_to(cfg) == ["tensorboard", "swanlab"]
+
+
+def test_gpu_speed_plan_falls_back_and_says_so(monkeypatch):
+    import importlib.util
+
+    from core.train.gpu_speed import speed_plan
+
+    assert speed_plan(TrainConfig(packing=True), on_gpu=False).trainer_arguments() == {}  # off on CPU
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    plan = speed_plan(TrainConfig(packing=True), on_gpu=True)
+    assert plan.trainer_arguments() == {} and not plan.flash_attention
+    assert any("Liger kernels: not installed" in n for n in plan.notes) and any("SDPA" in n for n in plan.notes)
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: object())
+    plan = speed_plan(TrainConfig(packing=True), on_gpu=True)
+    assert plan.trainer_arguments() == {"use_liger_kernel": True} and plan.flash_attention
+    assert speed_plan(TrainConfig(gpu_kernels=False), on_gpu=True).trainer_arguments() == {}

@@ -15,7 +15,9 @@ import streamlit as st
 from core.errors import UserError
 from core.train import config as train_config
 from core.train import runs
-from ui.common import lang, page_start, show_user_error, tr
+from ui import train_extras
+from ui.common import lang, page_start, show_flash, show_user_error, tr
+from ui.run_health import cost_line, price_form, stalled_warning
 
 K = "train_"  # widget-key prefix: K + TrainConfig field name
 ERRORS_KEY = "train_field_errors"
@@ -186,6 +188,8 @@ def show_run(run_id: str) -> None:
     devices = tr("train.default_device") if s.devices == ["0"] else "GPU " + ",".join(s.devices)
     cols[3].metric(tr("train.devices"), devices + (f" × {s.processes}" if s.processes > 1 else ""))
     st.progress(s.progress, text=f"{s.progress:.0%}")
+    stalled_warning(s, "train")
+    cost_line(s)
     if s.status == "queued":
         st.info(tr("train.queued", reason=s.queue_reason or tr("train.queue_starting")))
     if s.parent:
@@ -198,6 +202,8 @@ def show_run(run_id: str) -> None:
         st.success(tr("train.completed_msg"))
     elif s.status == "stopped":
         st.info(tr("train.stopped_msg"))
+    if not s.live:
+        train_extras.copy_change_form(run_id)
 
     if s.live:
         if st.button(tr("train.stop"), key=f"train_stop_{run_id}", type="primary", disabled=s.status == "stopping"):
@@ -279,6 +285,9 @@ def model_and_data() -> bool:
             st.session_state.pop(K + "dataset", None)
             st.info(tr("train.no_datasets"))
         field_error("dataset")
+    train_extras.stage_fields()
+    for name in ("stage", "pref_beta", "init_adapter", "trackers"):
+        field_error(name)
     return bool(models)
 
 
@@ -427,6 +436,7 @@ def cached_devices(model_name: str | None) -> dict:
 
 def main() -> None:
     page_start("train.title")
+    show_flash()
     message = st.session_state.pop(MESSAGE_KEY, None)
     if message:
         kind, text = message
@@ -452,7 +462,9 @@ def main() -> None:
                   placeholder=tr("train.preset_name"))
     c2.button(tr("train.save_preset"), key="train_save_preset", on_click=on_save_preset)
     field_error("preset_name")
+    train_extras.sweep_form(config_from_widgets)
     st.caption(tr("train.cli_hint"))
+    price_form("train")
 
 
 try:

@@ -1,5 +1,7 @@
 """Monitor page: loss, eval loss, learning rate, grad norm, tokens/s and memory curves of one or
-more runs (overlaid, EMA-smoothed), the probe answers step by step, and the config diff.
+more runs (overlaid, EMA-smoothed), reward curves of DPO/ORPO/KTO runs, the probe answers step by
+step, and the config diff. A sweep can be picked to overlay its runs and rank them; a stalled run
+is flagged with a stop button, and the cost so far / at ETA shows when a price is set.
 
 Curves come from each run's metrics.jsonl; while a selected run is live the charts re-draw by
 themselves every 2 s (``st.fragment(run_every=...)``), nothing else on the page reruns.
@@ -11,15 +13,18 @@ from __future__ import annotations
 import streamlit as st
 
 from core.errors import UserError
-from core.train import metrics, runs
+from core.train import metrics, runs, sweeps
 from ui.common import page_start, show_user_error, tr
+from ui.run_health import cost_line, price_form, stalled_warning
 
 RUNS_KEY = "monitor_runs"
 EMA_KEY = "monitor_ema"
 PROBE_RUN_KEY = "monitor_probe_run"
+SWEEP_KEY = "monitor_sweep"
 REFRESH_SECONDS = 2
 COLORS = ["#3b6ea5", "#d9534f", "#5cb85c", "#f0ad4e", "#9b59b6", "#17a2b8", "#795548", "#e83e8c"]
-CHART_KEYS = ("loss", "eval_loss", "lr", "grad_norm", "tokens_per_s", "gpu_mem")
+CHART_KEYS = ("loss", "eval_loss", "rewards_margins", "rewards_accuracy", "rewards_chosen", "rewards_rejected",
+              "lr", "grad_norm", "tokens_per_s", "gpu_mem")
 
 
 def figure(key: str, data: dict[str, list[dict]], smoothing: float):
@@ -65,6 +70,9 @@ def status_line(statuses: dict[str, runs.RunStatus]) -> None:
         total = f"/{s.total_steps}" if s.total_steps else ""
         parts.append(f"**{run_id}**: {tr('train.state.' + s.status)} · {tr('monitor.step')} {s.step}{total}")
     st.markdown("  \n".join(parts))
+    for s in statuses.values():
+        stalled_warning(s, "monitor")
+        cost_line(s)
 
 
 def charts(selected: list[str], smoothing: float) -> None:
@@ -106,6 +114,7 @@ def main() -> None:
         st.session_state[RUNS_KEY] = live[:1] or run_ids[:1]
     else:
         st.session_state[RUNS_KEY] = [r for r in st.session_state[RUNS_KEY] if r in run_ids]
+    sweep_pick(run_ids)
     c1, c2 = st.columns([3, 1])
     selected = c1.multiselect(tr("monitor.runs"), run_ids, key=RUNS_KEY,
                               format_func=lambda r: f"{r} ({tr('train.state.' + statuses[r].status)})")
@@ -125,6 +134,8 @@ def main() -> None:
     if live:
         st.caption(tr("monitor.live", s=REFRESH_SECONDS))
 
+    if st.session_state.get(SWEEP_KEY):
+        sweep_ranking(st.session_state[SWEEP_KEY])
     if len(selected) > 1:
         st.markdown(f"#### {tr('monitor.config_diff')}")
         diff = metrics.config_diff(selected)
@@ -134,6 +145,31 @@ def main() -> None:
         else:
             st.caption(tr("monitor.same_config"))
     st.caption(tr("monitor.tensorboard", path=str(runs.run_dir(selected[0]) / runs.TENSORBOARD_DIR)))
+    price_form("monitor")
+
+
+def on_sweep_change() -> None:
+    sweep_id = st.session_state.get(SWEEP_KEY)
+    if sweep_id:
+        st.session_state[RUNS_KEY] = [r["run_id"] for r in sweeps.read_sweep(sweep_id)["runs"]]
+
+
+def sweep_pick(run_ids: list[str]) -> None:
+    """Pick a sweep: its runs become the overlaid selection."""
+    known = {r["sweep_id"]: r for r in sweeps.list_sweeps()}
+    if not known:
+        return
+    st.selectbox(tr("sweep.pick"), [""] + list(known), key=SWEEP_KEY, on_change=on_sweep_change,
+                 format_func=lambda s: tr("sweep.label", sweep=s, n=len(known[s]["runs"])) if s else tr("sweep.none"))
+
+
+def sweep_ranking(sweep_id: str) -> None:
+    st.markdown(f"#### {tr('sweep.ranking')}")
+    rows = sweeps.rank_sweep(sweep_id)
+    st.dataframe([{"#": i + 1, "run": r["run_id"], **{k: str(v) for k, v in r["values"].items()},
+                   "state": tr("train.state." + r["status"]), "step": r["step"], "final loss": r["final_loss"],
+                   "best eval loss": r["best_eval_loss"]} for i, r in enumerate(rows)],
+                 hide_index=True, width="stretch", key="monitor_sweep_ranking")
 
 
 try:

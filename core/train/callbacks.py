@@ -119,6 +119,7 @@ class RunFolderCallback(TrainerCallback):
     def on_step_end(self, args, state, control, **kwargs):
         self.status.step = int(state.global_step)
         self.status.epoch = float(state.epoch or 0)
+        self.status.last_step_at = time.time()  # the watchdog's "still making progress"
         if _distributed() and os.getppid() != self._parent_pid:
             # torchrun (our parent) is gone: the run is already reported failed; do not train on orphaned.
             print("torchrun is gone; this rank exits", flush=True)

@@ -22,8 +22,10 @@ DEEPSPEED_STAGES = ("", "zero2", "zero3")
 # Which dataset kinds each one takes: core/train/stages/__init__.py.
 STAGES = ("sft", "pt", "dpo", "orpo", "kto")
 # Settings that describe *what* is trained on, not *how*: a saved preset leaves them out.
-NOT_IN_PRESETS = ("model", "dataset", "run_name", "resume_from", "gpus", "init_adapter")
+NOT_IN_PRESETS = ("model", "dataset", "run_name", "resume_from", "gpus", "init_adapter", "sweep",
+                  "nnodes", "node_rank", "master_addr", "master_port", "join_timeout")
 _GPUS_RE = re.compile(r"^\d+(,\d+)*$")
+_HOST_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.\-]{0,251}[A-Za-z0-9])?$")
 _MODULE_RE = re.compile(r"^[A-Za-z_][\w.]*$")
 
 
@@ -56,6 +58,7 @@ class TrainConfig:
     epochs: float = 3.0
     max_steps: int = -1  # > 0 overrides epochs
     gradient_checkpointing: bool = True
+    gpu_kernels: bool = True  # on CUDA: Liger kernels / flash-attention when installed (core/train/gpu_speed.py)
     seed: int = 42
     # bookkeeping
     logging_steps: int = 10
@@ -69,7 +72,15 @@ class TrainConfig:
     gpus: str = ""  # CUDA_VISIBLE_DEVICES, e.g. "0,1"; "" = the default device (GPU 0, or the CPU)
     num_processes: int = 0  # 0 = one per selected GPU; > 1 runs DDP under torchrun (gloo on CPU)
     deepspeed: str = ""  # "" | "zero2" | "zero3" (multi-GPU only; needs the deepspeed package)
+    # several machines: torchrun's static rendezvous at master_addr:master_port (node 0 is the master)
+    nnodes: int = 1
+    node_rank: int = 0
+    master_addr: str = ""
+    master_port: int = 29500
+    join_timeout: int = 600  # seconds the nodes wait for each other before the run fails with a message
     resume_from: str = ""  # "RUN[/checkpoint-N]"
+    sweep: str = ""  # the sweep this run belongs to (core/train/sweeps.py)
+    trackers: str = ""  # also report to: "wandb", "swanlab" or both (core/train/trackers.py); "" = TensorBoard only
 
     @property
     def gpu_list(self) -> list[str]:
@@ -79,6 +90,11 @@ class TrainConfig:
     def processes(self) -> int:
         """How many training processes: num_processes, else one per selected GPU (at least 1)."""
         return self.num_processes if self.num_processes > 0 else max(1, len(self.gpu_list))
+
+    @property
+    def world_size(self) -> int:
+        """Training processes over all machines."""
+        return self.processes * max(1, self.nnodes)
 
     @property
     def devices(self) -> list[str]:
@@ -138,7 +154,12 @@ class TrainConfig:
         check("gpus", not self.gpus.strip() or bool(_GPUS_RE.match(self.gpus.replace(" ", ""))))
         check("num_processes", 0 <= self.num_processes <= 64)
         check("deepspeed", self.deepspeed in DEEPSPEED_STAGES)
-        check("deepspeed", not self.deepspeed or self.processes > 1, "deepspeed_gpus")
+        check("deepspeed", not self.deepspeed or self.world_size > 1, "deepspeed_gpus")
+        check("nnodes", 1 <= self.nnodes <= 1024)
+        check("node_rank", 0 <= self.node_rank < max(1, self.nnodes))
+        check("master_addr", self.nnodes == 1 or bool(_HOST_RE.match(self.master_addr.strip())))
+        check("master_port", 1024 <= self.master_port <= 65535)
+        check("join_timeout", 10 <= self.join_timeout <= 86400)
         check("stage", self.stage in STAGES, options=", ".join(STAGES))
         check("pref_beta", 0 < self.pref_beta <= 10)
         # KTO estimates its KL term from the other replies in the same batch.

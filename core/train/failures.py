@@ -17,6 +17,12 @@ KILLED_HINT = ("The process was killed (SIGKILL), often by the out-of-memory kil
 
 # Checked in order; the first rule with a matching needle wins.
 _RULES = [
+    # A multi-node run whose other machines never joined (the master's TCPStore), or whose master
+    # never answered (the other machines): torchrun's static rendezvous timed out.
+    (("waiting for clients", "clients joined", "client socket has timed out", "socket has timed out while trying to connect"),
+     "the other nodes never joined",
+     "Start the command shown on the Train page on every other machine within the join timeout, check that "
+     "they reach the master address and port (firewall), then start the run again."),
     (("CUDA out of memory", "OutOfMemoryError", "DefaultCPUAllocator: can't allocate", "Cannot allocate memory",
       "std::bad_alloc", "MemoryError"),
      "out of memory", OOM_HINT),

@@ -99,6 +99,9 @@ def check_launchable(config: TrainConfig, lang: str = "en") -> dict[str, str]:
         from core.train import stages
 
         errors.update(stages.dataset_errors(config, lang))
+    from core.train.trackers import tracker_errors
+
+    errors.update(tracker_errors(config, lang))
     return errors
 
 

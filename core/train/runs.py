@@ -66,6 +66,7 @@ class RunStatus:
     start_step: int = 0  # the step training (re)started at; ETA counts from here
     train_started: float | None = None
     queue_reason: str | None = None  # why a queued run is still waiting
+    last_step_at: float | None = None  # when the last training step finished (core/train/watchdog.py)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -25,7 +25,7 @@ import traceback
 from pathlib import Path
 
 from core import workspace
-from core.train import runs, stages
+from core.train import runs, stages, trackers
 from core.train.config import TrainConfig
 from core.train.failures import explain
 
@@ -132,10 +132,16 @@ def training_arguments(config: TrainConfig, folder: Path, has_eval: bool, report
     bf16 = on_gpu and torch.cuda.is_bf16_supported()
     eval_steps = config.eval_steps or config.save_steps
     extra = {}
-    if config.processes > 1:
+    if config.world_size > 1:
         extra.update(ddp_backend=None if on_gpu else "gloo", ddp_find_unused_parameters=False)
     if config.deepspeed:
         extra["deepspeed"] = deepspeed_config(config.deepspeed, folder)
+    from core.train.gpu_speed import speed_plan
+
+    plan = speed_plan(config, on_gpu)
+    extra.update(plan.trainer_arguments())
+    for note in plan.notes:
+        print(note, flush=True)
     return dict(
         output_dir=str(folder),
         per_device_train_batch_size=config.batch_size,
@@ -158,7 +164,8 @@ def training_arguments(config: TrainConfig, folder: Path, has_eval: bool, report
         bf16=bf16,
         fp16=on_gpu and not bf16,
         use_cpu=not on_gpu,
-        report_to=["tensorboard"] if report_to is None else report_to,
+        report_to=trackers.report_to(config) if report_to is None else report_to,
+        run_name=folder.name,
         disable_tqdm=True,
         dataloader_num_workers=0,
         save_only_model=False,  # keep optimizer + scheduler state so a run can resume
@@ -218,7 +225,7 @@ def save_final_adapter(trainer, folder: Path, is_main: bool) -> None:
         workspace.atomic_replace_dir(staging, target)
 
 
-def train(folder: Path, status: runs.RunStatus, is_main: bool = True) -> str:
+def train(folder: Path, status: runs.RunStatus, is_main: bool = True, writes_status: bool | None = None) -> str:
     """Run the training; returns the final state ("completed" or "stopped")."""
     from transformers.integrations import TensorBoardCallback
     from trl import SFTTrainer
@@ -265,7 +272,7 @@ def train(folder: Path, status: runs.RunStatus, is_main: bool = True) -> str:
         else:
             check_packing(model, train_ds, tokenizer, config.quantization != "none")
 
-    folder_cb = RunFolderCallback(folder, status, is_main)
+    folder_cb = RunFolderCallback(folder, status, is_main if writes_status is None else writes_status)
     if _stop["requested"]:
         folder_cb.stop_requested = True
     signal.signal(signal.SIGTERM, lambda *_: setattr(folder_cb, "stop_requested", True))
@@ -318,9 +325,21 @@ def wait_for_turn(folder: Path) -> bool:
         time.sleep(queue.POLL_SECONDS)
 
 
-def exec_torchrun(folder: Path, processes: int) -> None:
-    """Become torchrun (same pid, so status.json's pid stays right) running every rank of this worker."""
-    argv = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nnodes=1",
+def exec_torchrun(folder: Path, processes: int, config: TrainConfig | None = None) -> None:
+    """Become torchrun (same pid, so status.json's pid stays right) running every rank of this worker.
+
+    Several machines: a static rendezvous at master_addr:master_port; node 0 hosts it and waits
+    up to join_timeout seconds for the others (core/train/multinode.py prints their command).
+    """
+    if config is not None and config.nnodes > 1:
+        where = ["--rdzv-backend=static", f"--nnodes={config.nnodes}", f"--node-rank={config.node_rank}",
+                 f"--master-addr={config.master_addr.strip()}", f"--master-port={config.master_port}",
+                 f"--rdzv-conf=timeout={config.join_timeout}"]
+        print(f"node {config.node_rank} of {config.nnodes}: waiting for every node at "
+              f"{config.master_addr}:{config.master_port} (up to {config.join_timeout} s)", flush=True)
+    else:
+        where = ["--standalone", "--nnodes=1"]
+    argv = [sys.executable, "-m", "torch.distributed.run", *where,
             f"--nproc_per_node={processes}", "-m", "core.train.worker", str(folder)]
     print(f"starting {processes} processes: {' '.join(argv[1:])}", flush=True)
     sys.stdout.flush()
@@ -330,15 +349,21 @@ def exec_torchrun(folder: Path, processes: int) -> None:
 
 def run_training(folder: Path, distributed: bool) -> int:
     """Train and record the outcome in status.json (rank 0; any rank records a failure)."""
-    main_rank = rank() == 0
+    # Rank 0 writes the run folder; on the other machines of a multi-node run, each machine's first
+    # process keeps its own folder's status (checkpoints and the adapter are only written by rank 0).
+    main_rank = rank() == 0 or (is_distributed_child() and int(os.environ.get("LOCAL_RANK", "0")) == 0
+                                and int(os.environ.get("GROUP_RANK", "0")) > 0)
     data = workspace.read_json(folder / runs.STATUS_FILE) or {"run_id": folder.name}
     status = runs.RunStatus(**{k: v for k, v in data.items() if k in runs.RunStatus.__dataclass_fields__})
     if main_rank:
         status.status = "running"
         status.started = status.started or time.time()
         runs.write_status(status)
+        from core.train.watchdog import start_heartbeat
+
+        start_heartbeat(folder)
     try:
-        final = train(folder, status, is_main=main_rank)
+        final = train(folder, status, is_main=rank() == 0, writes_status=main_rank)
         status.status = final
         status.error = status.hint = None
         code = 0
@@ -376,8 +401,8 @@ def main(argv: list[str] | None = None) -> int:
         status.finished = time.time()
         runs.write_status(status)
         return 1
-    if config.processes > 1:
-        exec_torchrun(folder, config.processes)  # does not return
+    if config.world_size > 1:
+        exec_torchrun(folder, config.processes, config)  # does not return
     return run_training(folder, distributed=False)
 
 

@@ -1,0 +1,114 @@
+"""Train page pieces beyond SFT: the stage (only those the dataset fits), "continue from run",
+trackers, a sweep form, and "copy this run, change one field".
+
+Widgets use the Train form's keys (``train_<TrainConfig field>``), so the form's
+``config_from_widgets`` picks them up like any other setting.
+
+    stage_fields()              # under the dataset picker
+    sweep_form(config_from_widgets)
+    copy_change_form(run_id)    # in a finished run's panel
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from core.errors import UserError
+from core.train import runs
+from ui.common import flash, show_user_error, tr
+
+K = "train_"  # the Train form's widget-key prefix
+SWEEP_ROWS = 3
+
+
+def dataset_kind(name: str | None) -> str | None:
+    from core.data import store
+
+    if not name or not store.exists(name):
+        return None
+    return store.dataset_kind(store.read_meta(name))
+
+
+def stage_fields() -> None:
+    """Stage (only the stages the chosen dataset fits), beta, continue-from-run and trackers."""
+    from core.train import stages, trackers
+
+    kind = dataset_kind(st.session_state.get(K + "dataset"))
+    options = stages.stages_for_kind(kind) if kind else ["sft"]
+    if st.session_state.get(K + "stage") not in options:
+        st.session_state[K + "stage"] = options[0]
+    a, b, c = st.columns([2, 1, 2])
+    a.selectbox(tr("train.stage"), options, key=K + "stage", format_func=lambda s: tr("stage." + s),
+                help=tr("train.stage_help"))
+    stage = st.session_state[K + "stage"]
+    if stage in stages.PREFERENCE_STAGES:
+        st.session_state.setdefault(K + "pref_beta", 0.1)
+        b.number_input("beta" if stage != "orpo" else "lambda", min_value=0.001, max_value=10.0, step=0.05,
+                       format="%.3f", key=K + "pref_beta", help=tr("train.beta_help"))
+    finished = [r for r in runs.list_run_ids() if runs.has_final_adapter(r)]
+    if st.session_state.get(K + "init_adapter") not in [""] + finished:
+        st.session_state[K + "init_adapter"] = ""
+    c.selectbox(tr("train.init_adapter"), [""] + finished, key=K + "init_adapter",
+                format_func=lambda r: r or tr("train.init_adapter_none"), help=tr("train.init_adapter_help"))
+    usable = trackers.usable()
+    if usable:
+        choices = [""] + usable + ([",".join(usable)] if len(usable) > 1 else [])
+        if st.session_state.get(K + "trackers") not in choices:
+            st.session_state[K + "trackers"] = ""
+        st.selectbox(tr("train.trackers"), choices, key=K + "trackers",
+                     format_func=lambda x: x or tr("train.trackers_none"))
+    else:
+        st.session_state[K + "trackers"] = ""
+
+
+def sweep_form(config_from_widgets) -> None:
+    """Pick 1-3 settings and their values: the grid becomes queued runs of one sweep."""
+    from core.train import sweeps
+
+    with st.expander(tr("train.sweep_title")):
+        st.caption(tr("train.sweep_help", most=sweeps.CONFIRM_ABOVE))
+        specs = []
+        for i in range(SWEEP_ROWS):
+            a, b = st.columns([1, 2])
+            name = a.selectbox(tr("train.sweep_setting"), [""] + sorted(sweeps.SWEEPABLE), key=f"train_sweep_name_{i}",
+                               format_func=lambda n: n or tr("common.none"))
+            values = b.text_input(tr("train.sweep_values"), key=f"train_sweep_values_{i}", placeholder="1e-4, 2e-4")
+            if name and values.strip():
+                specs.append(f"{name}={values}")
+        try:
+            grid = sweeps.parse_grid(specs) if specs else None
+        except UserError as err:
+            show_user_error(err)
+            grid = None
+        count = sweeps.run_count(grid) if grid else 0
+        confirm = True
+        if count > sweeps.CONFIRM_ABOVE:
+            confirm = st.checkbox(tr("train.sweep_confirm", n=count), key="train_sweep_confirm")
+        if st.button(tr("train.sweep_button", n=count), key="train_sweep_launch", disabled=not grid or not confirm):
+            try:
+                sweep_id, run_ids = sweeps.launch_sweep(config_from_widgets(), grid, confirm=confirm)
+            except UserError as err:
+                show_user_error(err)
+                return
+            st.session_state[K + "selected_run"] = run_ids[0]
+            flash("success", tr("train.sweep_queued", sweep=sweep_id, n=len(run_ids)))
+            st.rerun()
+
+
+def copy_change_form(run_id: str) -> None:
+    """"Copy this run, change one field": the same settings with one value changed, launched as a new run."""
+    from core.train import launcher, sweeps
+
+    with st.expander(tr("train.copy_change")):
+        a, b, c = st.columns([2, 2, 1])
+        name = a.selectbox(tr("train.sweep_setting"), sorted(sweeps.SWEEPABLE), key=f"train_copy_field_{run_id}")
+        current = runs.read_config(run_id).get(name)
+        value = b.text_input(tr("train.copy_value"), value=str(current), key=f"train_copy_value_{run_id}_{name}")
+        if c.button(tr("train.copy_launch"), key=f"train_copy_launch_{run_id}"):
+            try:
+                status = launcher.launch_run(sweeps.copy_with(run_id, name, value))
+            except UserError as err:
+                show_user_error(err)
+                return
+            st.session_state[K + "selected_run"] = status.run_id
+            flash("success", tr("train.launched", run=status.run_id, status=tr("train.state." + status.status)))
+            st.rerun()
