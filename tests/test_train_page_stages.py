@@ -55,6 +55,7 @@ def _fake_run(home: Path, run_id: str, status: str = "completed", **extra) -> No
     folder = home / "runs" / run_id
     (folder / runs.FINAL_ADAPTER).mkdir(parents=True)
     (folder / runs.FINAL_ADAPTER / "adapter_config.json").write_text("{}")
+    (folder / runs.FINAL_ADAPTER / "adapter_model.safetensors").write_bytes(b"")
     workspace.atomic_write_json(folder / runs.CONFIG_FILE, TrainConfig(model="demo-tiny", dataset="chat").to_dict())
     runs.write_status(runs.RunStatus(run_id=run_id, status=status, model="demo-tiny", dataset="chat", **extra))
 
