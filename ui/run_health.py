@@ -57,7 +57,7 @@ def price_form(key_prefix: str) -> None:
     current = cost.price()
     with st.expander(tr("health.price_title")):
         a, b, c = st.columns([2, 1, 1])
-        amount = a.number_input(tr("health.price"), min_value=0.0, step=0.5, format="%.2f",
+        amount = a.number_input(tr("health.price"), min_value=0.0, step=0.5, format="%.2f",  # a setting, not kept per page
                                 value=current[0] if current else 0.0, key=f"{key_prefix}_price")
         currency = b.selectbox(tr("health.currency"), list(cost.CURRENCIES),
                                index=list(cost.CURRENCIES).index(current[1]) if current else 0,

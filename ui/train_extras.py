@@ -13,8 +13,10 @@ from __future__ import annotations
 import streamlit as st
 
 from core.errors import UserError
+from core.i18n import Msg
 from core.train import runs
 from ui.common import flash, show_user_error, tr
+from ui.state import KEEP
 
 K = "train_"  # the Train form's widget-key prefix
 SWEEP_ROWS = 3
@@ -38,24 +40,25 @@ def stage_fields() -> None:
         st.session_state[K + "stage"] = options[0]
     a, b, c = st.columns([2, 1, 2])
     a.selectbox(tr("train.stage"), options, key=K + "stage", format_func=lambda s: tr("stage." + s),
-                help=tr("train.stage_help"))
+                help=tr("train.stage_help"), persist_state=KEEP)
     stage = st.session_state[K + "stage"]
     if stage in stages.PREFERENCE_STAGES:
         st.session_state.setdefault(K + "pref_beta", 0.1)
         b.number_input("beta" if stage != "orpo" else "lambda", min_value=0.001, max_value=10.0, step=0.05,
-                       format="%.3f", key=K + "pref_beta", help=tr("train.beta_help"))
+                       format="%.3f", key=K + "pref_beta", help=tr("train.beta_help"), persist_state=KEEP)
     finished = [r for r in runs.list_run_ids() if runs.has_final_adapter(r)]
     if st.session_state.get(K + "init_adapter") not in [""] + finished:
         st.session_state[K + "init_adapter"] = ""
     c.selectbox(tr("train.init_adapter"), [""] + finished, key=K + "init_adapter",
-                format_func=lambda r: r or tr("train.init_adapter_none"), help=tr("train.init_adapter_help"))
+                format_func=lambda r: r or tr("train.init_adapter_none"), help=tr("train.init_adapter_help"),
+                persist_state=KEEP)
     usable = trackers.usable()
     if usable:
         choices = [""] + usable + ([",".join(usable)] if len(usable) > 1 else [])
         if st.session_state.get(K + "trackers") not in choices:
             st.session_state[K + "trackers"] = ""
         st.selectbox(tr("train.trackers"), choices, key=K + "trackers",
-                     format_func=lambda x: x or tr("train.trackers_none"))
+                     format_func=lambda x: x or tr("train.trackers_none"), persist_state=KEEP)
     else:
         st.session_state[K + "trackers"] = ""
 
@@ -70,8 +73,9 @@ def sweep_form(config_from_widgets) -> None:
         for i in range(SWEEP_ROWS):
             a, b = st.columns([1, 2])
             name = a.selectbox(tr("train.sweep_setting"), [""] + sorted(sweeps.SWEEPABLE), key=f"train_sweep_name_{i}",
-                               format_func=lambda n: n or tr("common.none"))
-            values = b.text_input(tr("train.sweep_values"), key=f"train_sweep_values_{i}", placeholder="1e-4, 2e-4")
+                               format_func=lambda n: n or tr("common.none"), persist_state=KEEP)
+            values = b.text_input(tr("train.sweep_values"), key=f"train_sweep_values_{i}", placeholder="1e-4, 2e-4",
+                                  persist_state=KEEP)
             if name and values.strip():
                 specs.append(f"{name}={values}")
         try:
@@ -90,7 +94,7 @@ def sweep_form(config_from_widgets) -> None:
                 show_user_error(err)
                 return
             st.session_state[K + "selected_run"] = run_ids[0]
-            flash("success", tr("train.sweep_queued", sweep=sweep_id, n=len(run_ids)))
+            flash("success", Msg("train.sweep_queued", sweep=sweep_id, n=len(run_ids)))
             st.rerun()
 
 
@@ -110,5 +114,5 @@ def copy_change_form(run_id: str) -> None:
                 show_user_error(err)
                 return
             st.session_state[K + "selected_run"] = status.run_id
-            flash("success", tr("train.launched", run=status.run_id, status=tr("train.state." + status.status)))
+            flash("success", Msg("train.launched", run=status.run_id, status=Msg("train.state." + status.status)))
             st.rerun()

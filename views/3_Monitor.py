@@ -16,6 +16,7 @@ from core.errors import UserError
 from core.train import metrics, runs, sweeps
 from ui.common import page_start, show_user_error, tr
 from ui.run_health import cost_line, price_form, stalled_warning
+from ui.state import KEEP
 
 RUNS_KEY = "monitor_runs"
 EMA_KEY = "monitor_ema"
@@ -96,7 +97,7 @@ def charts(selected: list[str], smoothing: float) -> None:
             probe_run = selected[0]
         if len(selected) > 1:
             probe_run = st.selectbox(tr("common.run"), selected, index=selected.index(probe_run),
-                                     key=PROBE_RUN_KEY)
+                                     key=PROBE_RUN_KEY, persist_state=KEEP)
         probes_panel(probe_run)
 
 
@@ -116,9 +117,9 @@ def main() -> None:
         st.session_state[RUNS_KEY] = [r for r in st.session_state[RUNS_KEY] if r in run_ids]
     sweep_pick(run_ids)
     c1, c2 = st.columns([3, 1])
-    selected = c1.multiselect(tr("monitor.runs"), run_ids, key=RUNS_KEY,
+    selected = c1.multiselect(tr("monitor.runs"), run_ids, key=RUNS_KEY, persist_state=KEEP,
                               format_func=lambda r: f"{r} ({tr('train.state.' + statuses[r].status)})")
-    smoothing = c2.slider(tr("monitor.smoothing"), 0.0, 0.99, 0.6, 0.01, key=EMA_KEY, help=tr("monitor.smoothing_help"))
+    smoothing = c2.slider(tr("monitor.smoothing"), 0.0, 0.99, 0.6, 0.01, key=EMA_KEY, persist_state=KEEP, help=tr("monitor.smoothing_help"))
     if not selected:
         st.info(tr("monitor.pick_runs"))
         return
@@ -159,7 +160,7 @@ def sweep_pick(run_ids: list[str]) -> None:
     known = {r["sweep_id"]: r for r in sweeps.list_sweeps()}
     if not known:
         return
-    st.selectbox(tr("sweep.pick"), [""] + list(known), key=SWEEP_KEY, on_change=on_sweep_change,
+    st.selectbox(tr("sweep.pick"), [""] + list(known), key=SWEEP_KEY, on_change=on_sweep_change, persist_state=KEEP,
                  format_func=lambda s: tr("sweep.label", sweep=s, n=len(known[s]["runs"])) if s else tr("sweep.none"))
 
 
