@@ -94,5 +94,8 @@ def stall_info(status, now: float | None = None) -> StallInfo:
         mean_step = max(0.0, (last - begun) / done)
         window = max(minimum, STALL_FACTOR * mean_step)
         since = now - last
-    alive = runs.process_alive(status.pid, status.pid_started)
+    from core import jobs
+
+    pid, started = jobs.job_process(runs.run_dir(status.run_id), status)
+    alive = jobs.process_alive(pid, started)
     return StallInfo(alive and since > window, last, max(0.0, since), window, beat_age)
