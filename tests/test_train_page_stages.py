@@ -118,3 +118,18 @@ def test_price_cost_and_stalled_run_on_train_monitor_home(datasets, monkeypatch)
     at.button(key="train_stall_stop_20260101-000001-live").click().run()
     assert stopped == ["20260101-000001-live"]
     assert at.number_input(key="train_price").value == pytest.approx(10.0)
+
+
+def test_several_machines_show_the_other_nodes_commands(datasets):
+    at = _page()
+    at.selectbox(key="train_dataset").set_value("chat").run()
+    at.number_input(key="train_nnodes").set_value(3).run()
+    at.text_input(key="train_master_addr").set_value("10.0.0.1").run()
+    assert not at.exception
+    commands = [c.value for c in at.code]
+    assert len(commands) == 2 and commands[0].endswith("--node-rank 1") and "--master-addr 10.0.0.1" in commands[0]
+    assert "--dataset chat" in commands[0] and "--nnodes 3" in commands[1]
+    at.text_input(key="train_master_addr").set_value("").run()
+    at.button(key="train_launch").click().run()
+    assert any("address (host name or IP) of machine 0" in e.value for e in at.error)
+    assert runs.list_run_ids() == []

@@ -63,6 +63,44 @@ def stage_fields() -> None:
         st.session_state[K + "trackers"] = ""
 
 
+def multinode_fields(config_from_widgets) -> None:
+    """Several machines: node count, this node's rank, the master's address; the others' commands."""
+    from core.train.multinode import other_node_commands
+
+    with st.expander(tr("train.multinode_title"), expanded=st.session_state.get(K + "nnodes", 1) > 1):
+        a, b, c, d, e = st.columns([1, 1, 2, 1, 1])
+        a.number_input(tr("train.nnodes"), min_value=1, max_value=1024, step=1, key=K + "nnodes", persist_state=KEEP)
+        b.number_input(tr("train.node_rank"), min_value=0, step=1, key=K + "node_rank", persist_state=KEEP)
+        c.text_input(tr("train.master_addr"), key=K + "master_addr", placeholder="10.0.0.1", persist_state=KEEP)
+        d.number_input(tr("train.master_port"), min_value=1024, max_value=65535, step=1, key=K + "master_port",
+                       persist_state=KEEP)
+        e.number_input(tr("train.join_timeout"), min_value=10, max_value=86400, step=60, key=K + "join_timeout",
+                       persist_state=KEEP)
+        from ui.train_form import field_error
+
+        for name in ("nnodes", "node_rank", "master_addr", "master_port", "join_timeout"):
+            field_error(name)
+        config = config_from_widgets()
+        if config.nnodes > 1 and config.node_rank == 0:
+            st.caption(tr("train.multinode_commands", n=config.nnodes - 1, timeout=config.join_timeout))
+            for command in other_node_commands(config):
+                st.code(command, language="bash")
+
+
+def multinode_waiting(run_id: str, status) -> None:
+    """While node 0 of a multi-node run waits for the others: the commands to start them."""
+    from core.train.config import TrainConfig
+    from core.train.multinode import other_node_commands
+
+    config = TrainConfig.from_dict(runs.read_config(run_id))
+    if config.nnodes <= 1 or status.status != "running" or status.step > 0 or config.node_rank != 0:
+        return
+    st.info(tr("train.multinode_waiting", n=config.nnodes, addr=config.master_addr, port=config.master_port,
+               timeout=config.join_timeout))
+    for command in other_node_commands(config):
+        st.code(command, language="bash")
+
+
 def sweep_form(config_from_widgets) -> None:
     """Pick 1-3 settings and their values: the grid becomes queued runs of one sweep."""
     from core.train import sweeps

@@ -53,6 +53,7 @@ def show_run(run_id: str) -> None:
     st.progress(s.progress, text=f"{s.progress:.0%}")
     stalled_warning(s, "train")
     cost_line(s)
+    train_extras.multinode_waiting(run_id, s)
     if s.status == "queued":
         st.info(tr("train.queued", reason=s.queue_reason or tr("train.queue_starting")))
     if s.parent:
@@ -183,6 +184,7 @@ def main() -> None:
     train_form.init_defaults("xtuner-qlora" if devices["gpus"] else "cpu-demo")
     has_model = train_form.model_and_data()
     train_form.settings_form(devices)
+    train_extras.multinode_fields(train_form.config_from_widgets)
     memory_panel(train_form.config_from_widgets())
     train_form.other_errors()
     st.button(tr("train.launch"), key="train_launch", type="primary", on_click=train_form.on_launch,
