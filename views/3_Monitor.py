@@ -167,9 +167,10 @@ def sweep_pick(run_ids: list[str]) -> None:
 def sweep_ranking(sweep_id: str) -> None:
     st.markdown(f"#### {tr('sweep.ranking')}")
     rows = sweeps.rank_sweep(sweep_id)
-    st.dataframe([{"#": i + 1, "run": r["run_id"], **{k: str(v) for k, v in r["values"].items()},
-                   "state": tr("train.state." + r["status"]), "step": r["step"], "final loss": r["final_loss"],
-                   "best eval loss": r["best_eval_loss"]} for i, r in enumerate(rows)],
+    st.dataframe([{"#": i + 1, tr("sweep.col_run"): r["run_id"], **{k: str(v) for k, v in r["values"].items()},
+                   tr("sweep.col_state"): tr("train.state." + r["status"]), tr("sweep.col_step"): r["step"],
+                   tr("sweep.col_final_loss"): r["final_loss"], tr("sweep.col_best_eval"): r["best_eval_loss"]}
+                  for i, r in enumerate(rows)],
                  hide_index=True, width="stretch", key="monitor_sweep_ranking")
 
 
