@@ -14,6 +14,7 @@ import streamlit as st
 
 from core.errors import UserError
 from core.train import metrics, runs, sweeps
+from core.untrusted import inert_markdown
 from ui.common import page_start, show_user_error, tr
 from ui.run_health import cost_line, price_form, stalled_warning
 from ui.state import KEEP
@@ -57,9 +58,9 @@ def probes_panel(run_id: str) -> None:
         st.caption(tr("monitor.no_probes"))
         return
     for prompt, answers in table.items():
-        st.markdown(f"**{tr('monitor.prompt')}:** {prompt}")
+        st.markdown(f"**{tr('monitor.prompt')}:** {inert_markdown(prompt)}")
         for step, answer in reversed(answers[-6:]):
-            st.markdown(f"`{tr('monitor.step')} {step}` {answer.strip() or tr('monitor.empty_answer')}")
+            st.markdown(f"`{tr('monitor.step')} {step}` {inert_markdown(answer.strip()) or tr('monitor.empty_answer')}")
         if len(answers) > 6:
             with st.expander(tr("monitor.all_answers", n=len(answers))):
                 st.dataframe([{"step": s, "answer": a} for s, a in answers], hide_index=True, width="stretch")
