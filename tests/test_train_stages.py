@@ -62,6 +62,7 @@ def test_cli_refuses_a_wrong_kind_with_exit_2(workbench_home, tiny_model_path, c
     assert code == 2 and "ORPO stage needs chosen/rejected pairs" in out.out + out.err
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stage, file, overrides", [
     ("dpo", "dpo_en_demo.json", {}),
     ("orpo", "dpo_en_demo.json", {"pref_beta": 1.0}),
@@ -81,6 +82,7 @@ def test_preference_stage_completes_and_the_margin_rises(workbench_home, tiny_mo
     assert {p["step"] for p in probes} == {0, 5} and all(p["prompt"] == "Hi" for p in probes)
 
 
+@pytest.mark.slow
 def test_dpo_continues_from_a_finished_sft_run(workbench_home, tiny_model_path, peer_data):
     shutil.copytree(tiny_model_path, workbench_home / "models" / "demo-tiny")
     chat = [{"messages": [{"role": "user", "content": f"q{i}"}, {"role": "assistant", "content": "a"}]} for i in range(8)]

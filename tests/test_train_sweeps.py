@@ -29,6 +29,7 @@ def test_parse_grid_and_refusals(workbench_home, tiny_model_path):
     assert runs.list_run_ids() == []
 
 
+@pytest.mark.slow
 def test_cli_sweep_2x2_queues_four_runs_that_complete(workbench_home, tiny_model_path, capsys):
     from core.cli import main
 

@@ -24,6 +24,7 @@ def _wait(predicate, timeout: float, poll: float = 0.25):
     return predicate()
 
 
+@pytest.mark.slow
 def test_sigstop_shows_stalled_and_sigcont_recovers(workbench_home, tiny_model_path, monkeypatch, capsys):
     from core.cli import main
 

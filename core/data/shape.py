@@ -86,8 +86,7 @@ def mix_rows(sources: list[tuple[MixSource, list[dict]]], total: int | None = No
     rng = random.Random(seed)
     kinds = {formats.row_kind(rows[0]) for _, rows in sources if rows}
     if len(kinds) > 1:
-        raise UserError("Cannot mix chat datasets with plain-text datasets.",
-                        hint="Mix datasets of the same kind.")
+        raise UserError("err.data.mix_kinds", kinds=", ".join(sorted(kinds)), hint="err.data.mix_kinds.hint")
     weights = sum(max(0.0, s.weight) for s, _ in sources)
     if total is not None and (total <= 0 or weights <= 0):
         raise UserError("The total size and at least one weight must be positive.", field="total")
