@@ -26,6 +26,7 @@ export WORKBENCH_HOME=${GPU_CHECK_HOME:-$(mktemp -d /tmp/gpu_check.XXXXXX)}
 STEPS_DIR=$WORKBENCH_HOME/.gpu_check
 mkdir -p "$STEPS_DIR"
 MAX_STEPS=${GPU_CHECK_STEPS:-60}
+LOG_STEPS=5
 
 step() {  # step NAME COMMAND...: run it, keep its stdout (JSON) and stderr, record rc and seconds
     local name=$1; shift
@@ -46,6 +47,7 @@ if ! python -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 
     fi
     SIZE="hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2"
     MAX_STEPS=4
+    LOG_STEPS=1
 fi
 export GPU_CHECK_SIZE=$SIZE
 
@@ -66,7 +68,7 @@ step data python -m core data assistant --name 小智 --author 张三 --n $((MAX
 
 TRAIN_ARGS=(--model llama-0.5b --dataset assistant --preset xtuner-qlora --quantization 4bit --packing true
             --max-length 1024 --batch-size 4 --grad-accum 1 --max-steps "$MAX_STEPS" --save-steps $((MAX_STEPS / 2))
-            --logging-steps 5 --eval-ratio 0.02 --eval-steps $((MAX_STEPS / 2)) --probe "你是谁？" --lr 2e-4)
+            --logging-steps "$LOG_STEPS" --eval-ratio 0.02 --eval-steps $((MAX_STEPS / 2)) --probe "你是谁？" --lr 2e-4)
 step estimate python -m core train estimate "${TRAIN_ARGS[@]}" --json
 step train python -m core train start "${TRAIN_ARGS[@]}" --wait --json
 RUN_ID=$(python -c "import json,sys; print(json.load(open(sys.argv[1])).get('run_id',''))" "$STEPS_DIR/train.out" 2>/dev/null)
@@ -78,7 +80,8 @@ import json, sys
 from core.train import runs
 print(' '.join(f'{sys.argv[1]}/{c}' for c in runs.list_checkpoints(sys.argv[1])[-2:]))" "$RUN_ID" 2>/dev/null)
 # shellcheck disable=SC2086
-step compare python -m core compare --model llama-0.5b --adapters $CKPTS --eval-loss --limit 8 --max-new-tokens 32 --quiet --json
+step compare python -m core compare --model llama-0.5b --adapters $CKPTS --eval-dataset assistant --eval-ratio 0.02 \
+    --eval-loss --limit 8 --max-new-tokens 32 --quiet --json
 
 if python -m core serve --help >/dev/null 2>&1 && python -c "import vllm" >/dev/null 2>&1; then
     step serve python -m core serve start --engine vllm --model llama-0.5b --adapter "$RUN_ID" --wait --json
