@@ -51,10 +51,9 @@ def save_dataset(
     """Write rows + meta atomically and return the new meta."""
     target = dataset_dir(name)
     if target.exists() and not overwrite:
-        raise UserError(f"A dataset named {name!r} already exists.", field="name",
-                        hint="Pick another name or allow overwriting.")
+        raise UserError("err.data.exists", name=name, field="name", hint="err.data.exists.hint")
     if not rows:
-        raise UserError("Nothing to save: the dataset has no valid rows.")
+        raise UserError("err.data.nothing_to_save")
     staging = workspace.staging_dir(target)
     try:
         lines = [json.dumps(r, ensure_ascii=False) for r in rows]
@@ -76,7 +75,7 @@ def save_dataset(
 def read_meta(name: str) -> DatasetInfo:
     meta = workspace.read_json(dataset_dir(name) / META_FILE)
     if not meta:
-        raise UserError(f"Dataset {name!r} not found.", hint="See the Datasets page or `python -m core data list`.")
+        raise UserError("err.data.not_found", name=name, hint="err.data.not_found.hint")
     known = {k: meta[k] for k in DatasetInfo.__dataclass_fields__ if k in meta}
     return DatasetInfo(**known)
 
@@ -95,8 +94,7 @@ def update_meta(name: str, /, **changes) -> DatasetInfo:  # "/": changes may inc
 def load_rows(name: str) -> list[dict]:
     path = dataset_dir(name) / DATA_FILE
     if not path.exists():
-        raise UserError(f"Dataset {name!r} not found.", field="dataset",
-                        hint="Create it on the Datasets page or with `python -m core data …`.")
+        raise UserError("err.data.not_found", name=name, field="dataset", hint="err.data.not_found.create")
     return workspace.read_jsonl(path)
 
 
@@ -115,15 +113,15 @@ def list_datasets() -> list[DatasetInfo]:
 def delete_dataset(name: str) -> None:
     target = dataset_dir(name)
     if not target.exists():
-        raise UserError(f"Dataset {name!r} not found.")
+        raise UserError("err.data.not_found", name=name)
     shutil.rmtree(target)
 
 
 def rename_dataset(old: str, new: str) -> None:
     source, target = dataset_dir(old), dataset_dir(new)
     if not source.exists():
-        raise UserError(f"Dataset {old!r} not found.")
+        raise UserError("err.data.not_found", name=old)
     if target.exists():
-        raise UserError(f"A dataset named {new!r} already exists.", field="name")
+        raise UserError("err.data.exists", name=new, field="name")
     source.rename(target)
     update_meta(new, name=new)
