@@ -78,8 +78,8 @@ def load_tokenizer(model_path: str):
     """
     path = Path(model_path).expanduser()
     if not path.is_dir():
-        raise UserError(f"Model folder not found: {path}", field="model",
-                        hint="Pick a model from the list or give the path of a local model folder.")
+        raise UserError("err.data.model_folder_missing", path=path, field="model",
+                        hint="err.data.model_folder_missing.hint")
     from transformers import AutoTokenizer
 
     try:
@@ -211,7 +211,7 @@ def find_duplicates(rows: list[dict], by: str = "row") -> list[list[int]]:
         [[0, 2]]
     """
     if by not in ("row", "prompt"):
-        raise UserError(f"Unknown duplicate key {by!r}.", hint="Use 'row' or 'prompt'.")
+        raise UserError("err.data.dup_key", by=by, hint="err.data.dup_key.hint")
     groups: dict[str, list[int]] = {}
     for i, row in enumerate(rows):
         groups.setdefault(row_key(row, by), []).append(i)
