@@ -41,10 +41,12 @@ def load_preset(name: str) -> TrainConfig:
     if name in PRESETS:
         return PRESETS[name]["config"]
     if not workspace.is_safe_name(name):
-        raise UserError(f"Unknown preset {name!r}.", field="preset", hint=f"Choose one of: {', '.join(list_presets())}.")
+        raise UserError("err.train.unknown_preset", name=name, field="preset",
+                        hint="err.train.preset_choices", choices=", ".join(list_presets()))
     data = workspace.read_json(presets_dir() / f"{name}.json")
     if not isinstance(data, dict):
-        raise UserError(f"Unknown preset {name!r}.", field="preset", hint=f"Choose one of: {', '.join(list_presets())}.")
+        raise UserError("err.train.unknown_preset", name=name, field="preset",
+                        hint="err.train.preset_choices", choices=", ".join(list_presets()))
     return TrainConfig.from_dict(data.get("config", data))
 
 
@@ -52,24 +54,23 @@ def save_preset(name: str, config: TrainConfig) -> str:
     """Save ``config``'s settings under ``name`` (atomic); built-in names are refused."""
     name = (name or "").strip()
     if not workspace.is_safe_name(name):
-        raise UserError(f"Invalid preset name {name!r}.", field="preset_name",
-                        hint="Use letters, digits, '_', '-' or '.'.")
+        raise UserError("err.train.preset_name", name=name, field="preset_name", hint="err.train.preset_name.hint")
     if name in PRESETS:
-        raise UserError(f"{name!r} is a built-in preset.", field="preset_name", hint="Pick another name.")
-    errors = {k: v for k, v in config.field_errors().items() if k not in ("model", "dataset")}
+        raise UserError("err.train.preset_builtin", name=name, field="preset_name", hint="err.train.preset_builtin.hint")
+    errors = {k: v for k, v in config.field_messages().items() if k not in ("model", "dataset")}
     if errors:
         field, message = next(iter(errors.items()))
-        raise UserError(f"{field}: {message}", field=field)
+        raise UserError("err.train.field", name=field, problem=message, field=field)
     workspace.atomic_write_json(presets_dir() / f"{name}.json", {"name": name, "config": config.preset_dict()})
     return name
 
 
 def delete_preset(name: str) -> None:
     if name in PRESETS:
-        raise UserError(f"{name!r} is a built-in preset and cannot be deleted.")
+        raise UserError("err.train.preset_builtin_delete", name=name)
     path = presets_dir() / f"{name}.json"
     if not workspace.is_safe_name(name) or not path.exists():
-        raise UserError(f"Unknown preset {name!r}.")
+        raise UserError("err.train.unknown_preset", name=name)
     path.unlink()
 
 
@@ -77,7 +78,7 @@ def config_from_run(run_id: str) -> TrainConfig:
     """The settings an earlier run used (for "copy from run"); resume/run name are cleared."""
     raw = runs.read_config(run_id)
     if not raw:
-        raise UserError(f"Run {run_id!r} has no readable config.json.")
+        raise UserError("err.train.run_no_config", run_id=run_id)
     config = TrainConfig.from_dict(raw)
     config.run_name = ""
     config.resume_from = ""
