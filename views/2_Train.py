@@ -15,6 +15,7 @@ import streamlit as st
 from core.errors import UserError
 from core.train import config as train_config
 from core.train import runs
+from core.train.failures import localize as localize_failure
 from ui.common import lang, page_start, show_user_error, tr
 
 K = "train_"  # widget-key prefix: K + TrainConfig field name
@@ -191,9 +192,9 @@ def show_run(run_id: str) -> None:
     if s.parent:
         st.caption(tr("train.resumed_from", parent=s.parent))
     if s.status == "failed":
-        st.error(f"{s.error or tr('train.failed_unknown')}")
+        st.error(localize_failure(s.error, lang()) or tr('train.failed_unknown'))
         if s.hint:
-            st.warning(f"{tr('train.what_to_try')}: {s.hint}")
+            st.warning(f"{tr('train.what_to_try')}: {localize_failure(s.hint, lang())}")
     elif s.status == "completed":
         st.success(tr("train.completed_msg"))
     elif s.status == "stopped":

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from core import workspace
 from core.errors import UserError
+from core.i18n import Msg
 
 CONFIG_FILE = "config.json"
 STATUS_FILE = "status.json"
@@ -128,7 +129,7 @@ def read_status(run_id: str, reconcile: bool = True) -> RunStatus:
     data = workspace.read_json(folder / STATUS_FILE)
     if data is None:
         if not folder.exists():
-            raise UserError(f"Unknown run {run_id!r}.", hint="See `python -m core runs` for the list.")
+            raise UserError("err.train.unknown_run", run_id=run_id, hint="err.train.unknown_run.hint")
         return RunStatus(run_id=run_id, status="failed", error="status.json is missing or unreadable.")
     known = {k: data[k] for k in RunStatus.__dataclass_fields__ if k in data}
     status = RunStatus(**known)
@@ -142,21 +143,18 @@ def read_status(run_id: str, reconcile: bool = True) -> RunStatus:
 
 def mark_vanished(status: RunStatus, returncode: int | None = None) -> RunStatus:
     """A live run whose worker process is gone: failed, with the reason read from the log tail."""
-    from core.train.failures import explain
+    from core.train.failures import explain_msgs
 
     tail = log_tail(status.run_id, 80)
     if status.status == "stopping" and returncode in (None, 0) and "worker finished: stopped" in tail:
         status.status = "stopped"
     else:
-        reason, hint = explain(tail, returncode)
-        if returncode is None and reason == "training error":
-            reason = "killed"
-            hint = ("The training process disappeared without reporting: killed (SIGKILL, or the out-of-memory "
-                    "killer) or crashed hard. Read the log tail; lower batch size or max_length if memory ran "
-                    "out, then resume from the last checkpoint.")
+        reason, hint = explain_msgs(tail, returncode)
+        if returncode is None and reason.key == "fail.error":
+            reason, hint = Msg("fail.vanished"), Msg("fail.vanished.hint")
         status.status = "failed"
-        status.error = status.error or f"{reason}: the training process ended without reporting."
-        status.hint = status.hint or hint
+        status.error = status.error or f"{reason}: {Msg('fail.no_report')}"
+        status.hint = status.hint or str(hint)
     status.finished = time.time()
     write_status(status)
     return status
@@ -245,20 +243,21 @@ def resolve_adapter(spec: str) -> Path:
         return path.resolve()
     run_id, _, sub = spec.partition("/")
     if not workspace.is_safe_name(run_id) or not (workspace.runs_dir() / run_id).is_dir():
-        raise UserError(f"Unknown run {run_id!r}.", hint="See `python -m core runs` for the list.")
+        raise UserError("err.train.unknown_run", run_id=run_id, hint="err.train.unknown_run.hint")
     if not sub:
         if has_final_adapter(run_id):
             return run_dir(run_id) / FINAL_ADAPTER
         checkpoints = list_checkpoints(run_id)
         if not checkpoints:
-            raise UserError(f"Run {run_id!r} has no adapter or checkpoint yet.")
+            raise UserError("err.train.no_adapter", run_id=run_id)
         return run_dir(run_id) / checkpoints[-1]
     if sub == FINAL_ADAPTER and has_final_adapter(run_id):
         return run_dir(run_id) / FINAL_ADAPTER
     if sub in list_checkpoints(run_id):
         return run_dir(run_id) / sub
     available = ", ".join(list_checkpoints(run_id) + ([FINAL_ADAPTER] if has_final_adapter(run_id) else []))
-    raise UserError(f"Run {run_id!r} has no checkpoint {sub!r}.", hint=f"Available: {available or 'none'}.")
+    raise UserError("err.train.no_checkpoint_named", run_id=run_id, sub=sub,
+                    hint="err.train.available", available=available or Msg("err.train.none"))
 
 
 def read_metrics(run_id: str) -> list[dict]:
