@@ -165,7 +165,7 @@ def pick_prompts(groups):
         rows = C.eval_split_rows(dataset, eval_ratio, split_seed)
         prompts = C.prompts_from_rows(rows, limit=limit)
         if not prompts:
-            raise UserError(f"The eval split of {dataset!r} holds no chat prompts.", field="dataset")
+            raise UserError("err.chat.eval_no_prompts", name=dataset, field="dataset")
         source_info = {"dataset": dataset, "eval_ratio": eval_ratio, "seed": split_seed, "rows": len(rows)}
         return prompts, (rows if want_loss else None), (source_info if want_loss else None)
     return from_dataset, want_loss
