@@ -74,19 +74,19 @@ def load_tokenizer(model_path: str):
     """``AutoTokenizer`` for a local model folder (cached; never downloads).
 
     Raises:
-        UserError: the folder does not exist or holds no tokenizer.
+        UserError: the folder does not exist, or its tokenizer or chat template is broken.
     """
     path = Path(model_path).expanduser()
     if not path.is_dir():
         raise UserError("err.data.model_folder_missing", path=path, field="model",
                         hint="err.data.model_folder_missing.hint")
-    from transformers import AutoTokenizer
+    from core.models.checks import check_chat_template
+    from core.models.checks import load_tokenizer as load_checked_tokenizer
 
-    try:
-        return AutoTokenizer.from_pretrained(str(path), local_files_only=True)
-    except (OSError, ValueError, KeyError) as err:
-        raise UserError(f"Cannot load a tokenizer from {path}: {str(err)[:200]}", field="model",
-                        hint="The folder must contain tokenizer files (tokenizer.json or tokenizer.model).") from None
+    tokenizer = load_checked_tokenizer(path)
+    if getattr(tokenizer, "chat_template", None):
+        check_chat_template(tokenizer)  # a template that raises or loops is named, not silently skipped
+    return tokenizer
 
 
 def _fallback_text(row: dict) -> str:

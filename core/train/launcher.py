@@ -26,6 +26,7 @@ from core import workspace
 from core.data import store
 from core.errors import UserError
 from core.i18n import Msg
+from core.models.checks import check_model_folder
 from core.models.registry import resolve_model
 from core.train import runs
 from core.train.config import TrainConfig
@@ -134,6 +135,7 @@ def prepare_run(config: TrainConfig) -> tuple[str, Path]:
         name, message = next(iter(errors.items()))
         raise UserError("err.train.field", name=name, problem=message, field=name)
     model_path = resolve_model(config.model)
+    check_model_folder(model_path)  # a broken folder is named here, not minutes later in the worker's log
     parent_id, resume_checkpoint = ("", "")
     if config.resume_from:
         parent_id, resume_checkpoint = resolve_resume(config.resume_from)
