@@ -28,6 +28,7 @@ from typing import Callable
 
 from core import workspace
 from core.errors import UserError
+from core.i18n import Msg
 
 EXPORT_INFO = "workbench_export.json"
 DTYPES = ("auto", "bfloat16", "float16", "float32")
@@ -55,7 +56,8 @@ class ExportResult:
 def merge_dtype_name(dtype: str = "auto") -> str:
     """``auto``: bf16 on a GPU that has it, fp16 on older GPUs, fp32 on CPU; else the name given."""
     if dtype not in DTYPES:
-        raise UserError(f"Unknown dtype {dtype!r}.", field="dtype", hint=f"Choose one of {', '.join(DTYPES)}.")
+        raise UserError("err.export.dtype", dtype=dtype, field="dtype", hint="err.export.dtype.hint",
+                        choices=", ".join(DTYPES))
     if dtype != "auto":
         return dtype
     from core.system import compute_dtype_name
@@ -96,11 +98,7 @@ def _check_memory(base_path: Path, dtype_name: str) -> None:
     free = psutil.virtual_memory().available
     if need > free * 0.95:
         gib = 1024 ** 3
-        raise UserError(
-            f"Merging needs about {need / gib:.1f} GiB of free RAM for the unquantised base, "
-            f"but only {free / gib:.1f} GiB is free.",
-            hint="Unload models on other pages, or merge on a machine with more memory (or a GPU).",
-        )
+        raise UserError("err.export.ram", need=need / gib, free=free / gib, hint="err.export.ram.hint")
 
 
 def _pick_tokenizer_source(base_path: Path, adapter_path: Path) -> Path:
@@ -141,7 +139,7 @@ def merge_adapter(
     from transformers import AutoModelForCausalLM, GenerationConfig
 
     from core.chat.templates import ensure_chat_template
-    from core.models.loading import load_tokenizer
+    from core.models.checks import check_weights, load_tokenizer
     from core.models.registry import resolve_model
     from core.train.runs import resolve_adapter
 
@@ -161,17 +159,18 @@ def merge_adapter(
     else:
         try:
             folder_name = workspace.check_name(name or default_export_name(adapter_path), "export name")
-        except ValueError as err:
-            raise UserError(str(err), field="name") from err
+        except ValueError:
+            raise UserError("err.common.name_invalid", what=Msg("err.common.what.export"),
+                            name=(name or default_export_name(adapter_path)).strip(), field="name") from None
         target = workspace.exports_dir() / folder_name
     if target.exists() and not overwrite:
-        raise UserError(f"{target} already exists.", field="name",
-                        hint="Pick another name, or allow overwriting (--overwrite).")
+        raise UserError("err.export.exists", path=target, field="name", hint="err.common.exists_pick_other")
     if target.exists() and not target.is_dir():
-        raise UserError(f"{target} is a file, not a folder.", field="out")
+        raise UserError("err.export.is_file", path=target, field="out")
     dtype_name = merge_dtype_name(dtype)
     compute = "float32" if not torch.cuda.is_available() else dtype_name
     _check_memory(base_path, compute)
+    check_weights(base_path)  # a truncated or corrupt weight file is named before the long load
 
     report(0.05, "loading the base model (unquantised)")
     kwargs = {"dtype": getattr(torch, compute)}
@@ -179,14 +178,15 @@ def merge_adapter(
         kwargs["device_map"] = "auto"
     try:
         base = AutoModelForCausalLM.from_pretrained(str(base_path), **kwargs)
-    except (OSError, ValueError) as err:
-        raise UserError(f"Could not load the base model at {base_path}: {err}") from err
+    except Exception as err:  # a damaged weight file surfaces as OSError, ValueError, SafetensorError …
+        raise UserError("err.models.load_failed", path=base_path, reason=f"{type(err).__name__}: {str(err)[:300]}",
+                        hint="err.models.weights.hint") from err
     report(0.35, "applying the adapter")
     try:
         peft_model = PeftModel.from_pretrained(base, str(adapter_path))
     except (OSError, ValueError, RuntimeError) as err:
-        raise UserError(f"Could not apply the adapter {adapter_path}: {err}",
-                        hint="Check that it was trained on this base model.") from err
+        raise UserError("err.export.adapter_failed", path=adapter_path, reason=str(err)[:300],
+                        hint="err.export.adapter_failed.hint") from err
     report(0.5, "merging the adapter into the weights")
     merged = peft_model.merge_and_unload()
     if dtype_name != compute:
@@ -281,7 +281,7 @@ def _write_zip(fh, adapter, include_training_state: bool, progress: Progress | N
     adapter_path = _resolve(adapter)
     files = adapter_files(adapter_path, include_training_state)
     if not any(f.name == "adapter_config.json" for f in files):
-        raise UserError(f"{adapter_path} is not a LoRA adapter folder (no adapter_config.json).")
+        raise UserError("err.models.not_adapter", path=adapter_path)
     root = default_export_name(adapter_path)
     with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for i, path in enumerate(files):
