@@ -159,3 +159,28 @@ def test_cli_prints_the_english_line_and_the_page_gets_chinese(workbench_home, t
         check_dataset_name("bad/name")
     assert str(caught.value) == english and caught.value.field == "name"
     assert caught.value.text("zh") == "数据集名称“bad/name”不合法：只能使用字母、数字、“_”、“-”或“.”，最多 100 个字符。"
+
+
+def test_row_validation_detail_is_said_in_the_page_language():
+    import json
+
+    from core.data.validate import bad_row, check_row
+
+    code, detail = check_row({"messages": [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}]})
+    bad = bad_row(7, code, detail)
+    assert bad.reason == "roles out of order (user and assistant must take turns): two user messages in a row at message 2"
+    assert bad.detail_text("en") == "two user messages in a row at message 2"
+    assert bad.detail_text("zh") == "第 2 条消息处连续出现两条用户消息"
+    assert json.loads(json.dumps(bad.to_dict()))["detail"] == "two user messages in a row at message 2"
+
+
+def test_a_stored_failure_reason_and_hint_are_said_in_chinese():
+    from core.train.failures import explain, localize
+
+    reason, hint = explain("torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB")
+    error = f"{reason} (rank 1): torch.OutOfMemoryError: CUDA out of memory."
+    assert localize(error, "zh") == "内存不足 (rank 1): torch.OutOfMemoryError: CUDA out of memory."
+    assert localize(hint, "zh").startswith("请调小批大小或 max_length")
+    assert localize("killed: the training process ended without reporting.", "zh") == "进程已消失：训练进程结束时没有留下报告。"
+    assert localize("something no rule knows", "zh") == "something no rule knows"
+    assert localize(hint, "en") == hint

@@ -15,7 +15,7 @@ import streamlit as st
 from core.data import importer, shape, stats, store
 from core.data.formats import EXPORT_FORMATS
 from core.errors import UserError
-from ui.common import flash, show_flash, page_start, show_user_error, tr
+from ui.common import flash, lang, show_flash, page_start, show_user_error, tr
 
 # Session-state keys (widget keys are prefixed "ds_" and unique on this page).
 REPORT = "ds_report"            # the last ImportReport, waiting for save / abort
@@ -29,7 +29,8 @@ PAGE_SIZE = 50
 
 def _reason(bad) -> str:
     text = tr(f"datasets.reason.{bad.code}")
-    return f"{text}: {bad.detail}" if bad.detail else text
+    detail = bad.detail_text(lang())
+    return f"{text}: {detail}" if detail else text
 
 
 def _note(note: dict) -> str:

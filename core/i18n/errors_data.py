@@ -1,4 +1,5 @@
-"""Messages raised by core/data (reading, formats, import, store, shape, stats): keys ``err.data.*``."""
+"""Messages of core/data (reading, formats, import, store, shape, stats): errors ``err.data.*`` and
+where in a row a validation problem is, ``datasets.detail.*``."""
 
 TEXTS = {
     # readers
@@ -129,4 +130,15 @@ TEXTS = {
     # assistant generator
     "err.data.assistant_lang": {"en": "Unknown language {lang!r}; use zh or en.",
                                 "zh": "未知的语言“{lang}”；请使用 zh 或 en。"},
+    # where in a row a validation problem is (core/data/validate.py BadRow.detail_msg)
+    "datasets.detail.message": {"en": "message {n}", "zh": "第 {n} 条消息"},
+    "datasets.detail.two_user": {"en": "two user messages in a row at message {n}",
+                                 "zh": "第 {n} 条消息处连续出现两条用户消息"},
+    "datasets.detail.two_assistant": {"en": "two assistant messages in a row at message {n}",
+                                      "zh": "第 {n} 条消息处连续出现两条助手消息"},
+    "datasets.detail.user_first": {"en": "the first message after the system prompt must be the user's",
+                                   "zh": "系统提示之后的第一条消息必须来自用户"},
+    "datasets.detail.tool_order": {"en": "a tool result at message {n} does not follow an assistant call",
+                                   "zh": "第 {n} 条消息是工具结果，但它前面不是助手的调用"},
+    "datasets.detail.over_long": {"en": "{total:,} characters > {max:,}", "zh": "{total:,} 个字符，超过上限 {max:,}"},
 }
