@@ -13,7 +13,8 @@ so a failed export never leaves half a model; by default the target is
     python -m core export merge --model demo-tiny --adapter RUN/checkpoint-100 --out /srv/m --json
     write_adapter_zip("RUN/adapter", "adapter.zip")              # adapter weights + config + tokenizer
 
-Progress goes through a ``progress(fraction, message)`` callback; no Streamlit here.
+Progress goes through a ``progress(fraction, message)`` callback (message: a ``Msg`` to render in
+the reader's language, or a file name); no Streamlit here.
 """
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ DTYPES = ("auto", "bfloat16", "float16", "float32")
 TRAINING_STATE = ("optimizer.pt", "scheduler.pt", "rng_state.pth", "training_args.bin", "trainer_state.json",
                   "scaler.pt")
 
-Progress = Callable[[float, str], None]
+Progress = Callable[[float, "str | Msg"], None]  # a Msg, or a file name as it is
 
 
 @dataclass
@@ -145,7 +146,7 @@ def merge_adapter(
 
     started = time.perf_counter()
 
-    def report(fraction: float, message: str) -> None:
+    def report(fraction: float, message: Msg) -> None:
         if progress:
             progress(fraction, message)
 
@@ -172,7 +173,7 @@ def merge_adapter(
     _check_memory(base_path, compute)
     check_weights(base_path)  # a truncated or corrupt weight file is named before the long load
 
-    report(0.05, "loading the base model (unquantised)")
+    report(0.05, Msg("progress.export.loading"))
     kwargs = {"dtype": getattr(torch, compute)}
     if torch.cuda.is_available():  # pragma: no cover - GPU only
         kwargs["device_map"] = "auto"
@@ -181,13 +182,13 @@ def merge_adapter(
     except Exception as err:  # a damaged weight file surfaces as OSError, ValueError, SafetensorError …
         raise UserError("err.models.load_failed", path=base_path, reason=f"{type(err).__name__}: {str(err)[:300]}",
                         hint="err.models.weights.hint") from err
-    report(0.35, "applying the adapter")
+    report(0.35, Msg("progress.export.applying"))
     try:
         peft_model = PeftModel.from_pretrained(base, str(adapter_path))
     except (OSError, ValueError, RuntimeError) as err:
         raise UserError("err.export.adapter_failed", path=adapter_path, reason=str(err)[:300],
                         hint="err.export.adapter_failed.hint") from err
-    report(0.5, "merging the adapter into the weights")
+    report(0.5, Msg("progress.export.merging"))
     merged = peft_model.merge_and_unload()
     if dtype_name != compute:
         merged = merged.to(getattr(torch, dtype_name))
@@ -200,9 +201,9 @@ def merge_adapter(
 
     staging = workspace.staging_dir(target)
     try:
-        report(0.6, "writing safetensors shards")
+        report(0.6, Msg("progress.export.shards"))
         merged.save_pretrained(str(staging), max_shard_size=max_shard_size)
-        report(0.85, "writing tokenizer, chat template and generation config")
+        report(0.85, Msg("progress.export.tokenizer"))
         tokenizer = load_tokenizer(_pick_tokenizer_source(base_path, adapter_path))
         ensure_chat_template(tokenizer)
         tokenizer.save_pretrained(str(staging))
@@ -216,7 +217,7 @@ def merge_adapter(
         info = {"base": str(base_path), "adapter": str(adapter_path), "dtype": dtype_name,
                 "created": time.time(), "built_by": "core.export.merge_adapter"}
         (staging / EXPORT_INFO).write_text(json.dumps(info, ensure_ascii=False, indent=2), encoding="utf-8")
-        report(0.95, "moving the folder into place")
+        report(0.95, Msg("progress.export.moving"))
         workspace.atomic_replace_dir(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -289,4 +290,4 @@ def _write_zip(fh, adapter, include_training_state: bool, progress: Progress | N
                 progress(i / len(files), path.name)
             archive.write(path, f"{root}/{path.relative_to(adapter_path).as_posix()}")
     if progress:
-        progress(1.0, "done")
+        progress(1.0, Msg("progress.done"))

@@ -14,7 +14,13 @@ import time
 import streamlit as st
 
 from core.errors import UserError
-from ui.common import page_start, show_user_error, tr
+from ui.common import lang, page_start, show_user_error, tr
+
+
+def _say(message) -> str:
+    """A progress message from core (a Msg, or a file name) in the page's language."""
+    return message.render(lang()) if hasattr(message, "render") else str(message)
+
 
 try:
     from ui.models import get_loaded_model, unload_all
@@ -211,7 +217,7 @@ def run_comparison(model, quant, adapters, include_base, build_prompts, settings
         bar = st.progress(0.0, text=tr("compare.running", n=len(prompts), m=n_models))
         result = C.run_compare(lm, prompts, adapters, settings, include_base=include_base,
                                eval_rows=eval_rows, eval_source=eval_source,
-                               progress=lambda f, m: bar.progress(f, text=m))
+                               progress=lambda f, m: bar.progress(f, text=_say(m)))
         bar.empty()
         C.save_result(result)
         st.session_state[RESULT_KEY] = result.to_dict()
@@ -235,7 +241,8 @@ def show_results(result) -> None:
         st.caption(tr("compare.saved", paths=", ".join(result.saved)))
     show_metrics(result)
     st.markdown(f"#### {tr('compare.answers')}")
-    st.dataframe(result.table(), hide_index=True, width="stretch", key="cmp_table")
+    answers = result.table().rename(columns={c: tr(f"table.col.{c}") for c in ("prompt", "reference")})
+    st.dataframe(answers, hide_index=True, width="stretch", key="cmp_table")
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(result.created))
     st.download_button(tr("compare.download_csv"), result.to_csv_bytes(), file_name=f"compare-{stamp}.csv",
                        mime="text/csv", key="cmp_download_csv")
@@ -251,7 +258,8 @@ def show_metrics(result) -> None:
     if not result.has_references:
         st.info(tr("compare.no_references"))
     shown = table[["model", "step"] + present + ["seconds"]].rename(
-        columns={m: tr(f"compare.metric_{m}") for m in present})
+        columns={**{m: tr(f"compare.metric_{m}") for m in present},
+                 **{c: tr(f"table.col.{c}") for c in ("model", "step", "seconds")}})
     st.dataframe(shown, hide_index=True, width="stretch", key="cmp_metrics")
     best = best_checkpoints(result)
     if best:
@@ -433,7 +441,7 @@ def export_tab(models, groups) -> None:
         bar = st.progress(0.0)
         try:
             result = E.merge_adapter(base, ref.path, name=name, dtype=dtype, max_shard_size=shard,
-                                     overwrite=overwrite, progress=lambda f, m: bar.progress(f, text=m))
+                                     overwrite=overwrite, progress=lambda f, m: bar.progress(f, text=_say(m)))
             st.session_state[EXPORT_KEY] = result.to_dict()
         except UserError as err:
             show_user_error(err)
@@ -450,7 +458,7 @@ def export_tab(models, groups) -> None:
         bar = st.progress(0.0)
         try:
             data = E.adapter_zip_bytes(ref.path, include_training_state=state,
-                                       progress=lambda f, m: bar.progress(f, text=m))
+                                       progress=lambda f, m: bar.progress(f, text=_say(m)))
             st.session_state[ZIP_KEY] = (ref.path, E.adapter_zip_name(Path(ref.path)), data)
         except UserError as err:
             show_user_error(err)

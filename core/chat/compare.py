@@ -440,7 +440,7 @@ def run_compare(
         adapters: ``RUN/checkpoint-N`` specs or adapter folders.
         settings: core.chat.generate.GenerationSettings; greedy (GREEDY) when None.
         eval_rows: chat rows (a dataset's eval split) to measure eval loss / perplexity on.
-        progress: called with (fraction 0-1, message).
+        progress: called with (fraction 0-1, message as a Msg).
         should_stop: polled between answers; True ends early with what is done (``complete`` False).
     Raises:
         UserError: a checkpoint from another base model, an empty prompt set, bad settings.
@@ -459,7 +459,7 @@ def run_compare(
     total = len(columns) * per_model
     done = 0
 
-    def report(message: str) -> None:
+    def report(message: Msg) -> None:
         if progress:
             progress(min(done / total, 1.0), message)
 
@@ -471,7 +471,7 @@ def run_compare(
             if should_stop and should_stop():
                 result.complete = False
                 break
-            report(f"{column.label}: prompt {i + 1}/{len(prompts)}")
+            report(Msg("progress.compare.prompt", label=column.label, i=i + 1, n=len(prompts)))
             answers.append(generate_reply(lm, item.chat_messages(), settings, adapter=column.adapter))
             done += 1
         result.seconds[column.label] = time.perf_counter() - started
@@ -479,11 +479,11 @@ def run_compare(
             break
         scores = M.score_answers(answers, [p.reference for p in prompts]) if result.has_references else {}
         if encoded is not None:
-            report(f"{column.label}: eval loss")
+            report(Msg("progress.compare.eval_loss", label=column.label))
             scores.update(M.eval_loss(lm, eval_rows, column.adapter, encoded=encoded))
             done += 1
         result.metrics[column.label] = scores
-    report("done")
+    report(Msg("progress.done"))
     return result
 
 
