@@ -1,6 +1,12 @@
 """Why a training run failed and what to try (core/train/failures.py): keys ``fail.*``."""
 
 TEXTS = {
+    "fail.disk_full": {"en": "disk full", "zh": "磁盘已满"},
+    "fail.disk_full.hint": {
+        "en": "Free space on the workspace's disk (old checkpoints, exports), or lower save_total_limit; then resume "
+              "from the last checkpoint.",
+        "zh": "请清理工作区所在磁盘的空间（旧检查点、导出文件），或调小 save_total_limit；然后从最后一个检查点续训。",
+    },
     "fail.oom": {"en": "out of memory", "zh": "内存不足"},
     "fail.oom.hint": {
         "en": "Lower batch size or max_length, turn on gradient checkpointing, or use 4-bit quantization; "

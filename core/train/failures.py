@@ -1,6 +1,6 @@
-"""Explain why a training worker failed: out of memory, CUDA, data, killed — with what to try.
+"""Explain why a training worker failed: disk full, out of memory, CUDA, data, killed — with what to try.
 
-Used by the worker on an exception, and by readers (core.train.runs.mark_vanished) when a live
+Used by the worker on an exception, and by readers (core.train.runs.read_status, via core.jobs.reconcile) when a live
 run's process is gone, from the exception text or the log tail and the exit code if known.
 ``status.json`` keeps the English text (the CLI prints it); ``localize`` says a stored reason or
 hint in the page's language (the texts live in core/i18n/failures.py).
@@ -13,10 +13,12 @@ from __future__ import annotations
 import signal
 
 from core.i18n import Msg
+from core.jobs import DISK_FULL_NEEDLES
 
 # Checked in order; the first rule with a matching needle wins. Each code has the texts
 # fail.<code> (the short reason) and fail.<code>.hint (what to try).
 _RULES = [
+    (DISK_FULL_NEEDLES, "disk_full"),
     (("CUDA out of memory", "OutOfMemoryError", "DefaultCPUAllocator: can't allocate", "Cannot allocate memory",
       "std::bad_alloc", "MemoryError"), "oom"),
     (("CUDA error", "cuDNN", "NCCL", "device-side assert", "no CUDA GPUs are available", "CUDA driver",
