@@ -146,12 +146,19 @@ def _cli(home: Path, *args: str) -> subprocess.CompletedProcess:
                           cwd=ROOT, timeout=300)
 
 
-def test_cli_chat_and_train_on_a_broken_folder_print_one_line_and_exit_2(model_copy, workbench_home):
+def test_cli_chat_compare_and_train_on_a_broken_folder_print_one_line_and_exit_2(model_copy, workbench_home,
+                                                                                   tmp_path):
     _truncate(model_copy / "model.safetensors")
     chat = _cli(workbench_home, "chat", "--model", str(model_copy), "--prompt", "hi")
     assert chat.returncode == 2, chat.stderr
     assert "Traceback" not in chat.stderr and "model.safetensors is damaged" in chat.stderr
     assert chat.stderr.strip().count("\n") == 0  # one line
+
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("Who are you?\n", encoding="utf-8")
+    compare = _cli(workbench_home, "compare", "--model", str(model_copy), "--prompts", str(prompts), "--quiet")
+    assert compare.returncode == 2, compare.stderr
+    assert "Traceback" not in compare.stderr and "model.safetensors is damaged" in compare.stderr
 
     from core.data.store import save_dataset
 

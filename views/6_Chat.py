@@ -11,7 +11,7 @@ import threading
 import streamlit as st
 
 from core.errors import UserError
-from ui.common import page_start, show_user_error, tr
+from ui.common import message_text, page_start, show_user_error, tr
 from ui.models import get_loaded_model, is_loaded, model_picker, unload_all
 from ui.rag_panel import rag_settings, show_sources
 from ui.state import KEEP
@@ -73,7 +73,7 @@ def retrieve_passages(rag, prompt: str):
     try:
         return retrieve(rag, prompt)
     except UserError as err:
-        st.warning(tr("chat.rag_unavailable", error=err))
+        st.warning(tr("chat.rag_unavailable", error=message_text(err)))
         return []
 
 
