@@ -184,3 +184,22 @@ def test_a_stored_failure_reason_and_hint_are_said_in_chinese():
     assert localize("killed: the training process ended without reporting.", "zh") == "进程已消失：训练进程结束时没有留下报告。"
     assert localize("something no rule knows", "zh") == "something no rule knows"
     assert localize(hint, "en") == hint
+
+
+def test_datasets_page_says_a_core_error_in_chinese(workbench_home, tmp_path):
+    from streamlit.testing.v1 import AppTest
+
+    binary = tmp_path / "weights.jsonl"
+    binary.write_bytes(bytes(range(256)) * 64)
+    at = AppTest.from_file(str(ROOT / "views" / "1_Datasets.py"), default_timeout=60)
+    from core.settings import save_setting
+
+    # the workspace default, so that AppTest (which formats the radios outside the page) reads zh too
+    save_setting("lang", "zh")
+    at.run()
+    at.radio(key="ds_source").set_value("path").run()
+    at.text_input(key="ds_path").set_value(str(binary))
+    at.button(key="ds_check").click().run()
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert errors == ["这看起来是二进制文件，不是文本数据集。 请使用 JSON、JSONL、CSV、Parquet 或 TXT 文件。"], errors
