@@ -203,3 +203,15 @@ def test_datasets_page_says_a_core_error_in_chinese(workbench_home, tmp_path):
     assert not at.exception
     errors = [e.value for e in at.error]
     assert errors == ["这看起来是二进制文件，不是文本数据集。 请使用 JSON、JSONL、CSV、Parquet 或 TXT 文件。"], errors
+
+
+def test_a_job_that_vanished_is_explained_in_chinese_too():
+    from core.jobs import explain_exit
+    from core.train.failures import localize
+
+    reason, hint = explain_exit("", 3)
+    assert (reason, hint) == ("exited with code 3", "Read the log tail below, fix the cause and start the job again.")
+    assert localize(f"{reason}: the training process ended without reporting.", "zh") == \
+        "进程以退出码 3 结束：训练进程结束时没有留下报告。"
+    assert localize(hint, "zh") == "请查看下方的日志末尾，排除原因后重新启动这个任务。"
+    assert localize(explain_exit("", None)[1], "zh").startswith("进程没有留下任何报告就消失了")

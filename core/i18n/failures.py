@@ -59,4 +59,22 @@ TEXTS = {
               "请查看日志末尾；如果是内存不足，请调小批大小或 max_length，再从最后一个检查点续训。",
     },
     "fail.no_report": {"en": "the training process ended without reporting.", "zh": "训练进程结束时没有留下报告。"},
+    # a background job (core/jobs) that ended without reporting; reasons reuse the texts above
+    "fail.job.disk_full.hint": {"en": "Free space on the workspace's disk, then start the job again.",
+                                "zh": "请清理工作区所在磁盘的空间，然后重新启动这个任务。"},
+    "fail.job.killed.hint": {
+        "en": "The process was killed (SIGKILL), often by the out-of-memory killer; read the log tail and start it "
+              "again.",
+        "zh": "进程被强制结束（SIGKILL），通常是系统内存不足时被杀掉；请查看日志末尾后重新启动。",
+    },
+    "fail.job.terminated.hint": {"en": "Start the job again.", "zh": "请重新启动这个任务。"},
+    "fail.job.exited": {"en": "exited with code {code}", "zh": "进程以退出码 {code} 结束"},
+    "fail.job.exited.hint": {"en": "Read the log tail below, fix the cause and start the job again.",
+                             "zh": "请查看下方的日志末尾，排除原因后重新启动这个任务。"},
+    "fail.job.vanished.hint": {
+        "en": "The process disappeared without reporting: killed (SIGKILL, or the out-of-memory killer) or crashed "
+              "hard. Read the log tail.",
+        "zh": "进程没有留下任何报告就消失了：可能被强制结束（SIGKILL 或系统内存不足）或直接崩溃。请查看日志末尾。",
+    },
+    "fail.job.no_report": {"en": "the process ended without reporting.", "zh": "进程结束时没有留下报告。"},
 }

@@ -11,6 +11,7 @@ hint in the page's language (the texts live in core/i18n/failures.py).
 from __future__ import annotations
 
 import signal
+from functools import lru_cache
 
 from core.i18n import Msg
 from core.jobs import DISK_FULL_NEEDLES
@@ -55,11 +56,17 @@ def explain(text: str, returncode: int | None = None) -> tuple[str, str]:
     return str(reason), str(hint)
 
 
-def _known_texts() -> list[Msg]:
+@lru_cache(maxsize=1)
+def _known_texts() -> tuple[tuple[str, Msg], ...]:
+    """(English, Msg) of every reason and hint explain() and core.jobs.explain_exit() can store,
+    longest first."""
     texts = [Msg(f"fail.{code}{part}") for code in CODES for part in ("", ".hint")]
     texts += [Msg("fail.terminated", signal=s.name) for s in signal.Signals] + [Msg("fail.terminated.hint")]
+    texts += [Msg(f"fail.job.{what}") for what in ("disk_full.hint", "killed.hint", "terminated.hint",
+                                                    "exited.hint", "vanished.hint", "no_report")]
+    texts += [Msg("fail.job.exited", code=code) for code in range(1, 256)]
     texts.append(Msg("fail.no_report"))
-    return texts
+    return tuple(sorted(((str(m), m) for m in texts), key=lambda pair: -len(pair[0])))
 
 
 def localize(text: str | None, lang: str) -> str:
@@ -73,16 +80,15 @@ def localize(text: str | None, lang: str) -> str:
     """
     if not text or lang == "en":
         return text or ""
-    known = sorted(_known_texts(), key=lambda m: -len(str(m)))
-    for msg in known:
-        if text == str(msg):
+    known = _known_texts()
+    for english, msg in known:
+        if text == english:
             return msg.render(lang)
-    for msg in known:
-        english = str(msg)
+    for english, msg in known:
         if text.startswith(english) and text[len(english):len(english) + 1] in (":", " "):
             rest = text[len(english):]
-            for tail in _known_texts():
-                if rest == f": {tail}":
+            for tail_english, tail in known:
+                if rest == f": {tail_english}":
                     return f"{msg.render(lang)}：{tail.render(lang)}"
             return msg.render(lang) + rest
     return text
