@@ -12,6 +12,7 @@ import streamlit as st
 
 from core.errors import UserError
 from ui.common import message_text, page_start, show_user_error, tr
+from ui.common import show_untrusted, stream_untrusted
 from ui.models import get_loaded_model, is_loaded, model_picker, unload_all
 from ui.rag_panel import rag_settings, show_sources
 from ui.state import KEEP
@@ -89,7 +90,7 @@ def model_messages(history: list[dict], rag, hits) -> list[dict]:
 def show_history(history: list[dict]) -> None:
     for message in history:
         with st.chat_message(message["role"]):
-            st.markdown(message["content"])
+            show_untrusted(message["content"])
             if message.get("sources"):
                 show_sources(message["sources"])
 
@@ -130,13 +131,13 @@ def stream_into(history: list[dict], lm, adapter_path, settings, rag, hits) -> N
     stream = tokens()
     with st.chat_message("assistant"):
         try:
-            st.write_stream(stream)
+            stream_untrusted(stream)
         except UserError as err:
             show_user_error(err)
         except Exception as err:  # noqa: BLE001 - a generation failure must not break the page
             st.error(tr("chat.error", error=f"{type(err).__name__}: {err}"))
         finally:
-            # A Stop click interrupts write_stream in THIS pane: close the stream now, so generation
+            # A Stop click interrupts the streaming in THIS pane: close the stream now, so generation
             # ends and this pane (not a later one, not after the rerun) is marked as stopped.
             stream.close()
             if not state["recorded"]:  # failed, or stopped before it began: keep user/assistant alternation
@@ -201,7 +202,7 @@ def answer_all(prompt, panes, columns, model, quant, adapter_path, settings, rag
         history.append({"role": "user", "content": prompt})
         with column:
             with st.chat_message("user"):
-                st.markdown(prompt)
+                show_untrusted(prompt)
             stream_into(history, lm, adapters[pane], settings, rag, hits)
 
 

@@ -20,7 +20,6 @@ from core.data import formats, readers, store
 from core.data.formats import Mapping, RowError
 from core.data.validate import DEFAULT_MAX_CHARS, BadRow, bad_row, check_row
 from core.errors import UserError
-from core.i18n import Msg
 
 ON_ERROR = ("skip", "abort")
 # --format values: the row formats plus "csv" (a sheet with question/answer columns).
@@ -245,11 +244,7 @@ def check_dataset_name(name: str) -> str:
     """``name`` stripped, or UserError saying what a valid dataset name looks like."""
     from core.workspace import check_name
 
-    try:
-        return check_name(name, "dataset name")
-    except ValueError:
-        raise UserError("err.common.name_invalid", what=Msg("err.common.what.dataset"), name=(name or "").strip(),
-                        field="name") from None
+    return check_name(name, "dataset name")  # BadName: a UserError naming the field
 
 
 class ImportAborted(UserError):

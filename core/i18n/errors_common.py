@@ -1,11 +1,7 @@
-"""Messages shared by every area: choices, names, files and paths (keys ``err.common.*``)."""
+"""Messages shared by every area: choices, files and paths (keys ``err.common.*``)."""
 
 TEXTS = {
     "err.common.use_one_of": {"en": "Use one of: {choices}.", "zh": "可选值：{choices}。"},
-    "err.common.name_invalid": {
-        "en": "Invalid {what} {name!r}: use letters, digits, '_', '-' or '.', up to 100 characters.",
-        "zh": "{what}“{name}”不合法：只能使用字母、数字、“_”、“-”或“.”，最多 100 个字符。",
-    },
     "err.common.file_not_found": {"en": "File not found: {path}", "zh": "找不到文件：{path}"},
     "err.common.check_path": {"en": "Check the path on the server.", "zh": "请检查服务器上的路径。"},
     "err.common.path_is_folder": {"en": "{path} is a folder.", "zh": "{path} 是一个文件夹。"},
@@ -16,8 +12,4 @@ TEXTS = {
         "en": "Pick another name, or allow overwriting (--overwrite).",
         "zh": "请换一个名称，或允许覆盖（--overwrite）。",
     },
-    # what a name names, for err.common.name_invalid
-    "err.common.what.dataset": {"en": "dataset name", "zh": "数据集名称"},
-    "err.common.what.kb": {"en": "knowledge base name", "zh": "知识库名称"},
-    "err.common.what.export": {"en": "export name", "zh": "导出名称"},
 }

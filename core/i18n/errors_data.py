@@ -86,8 +86,6 @@ TEXTS = {
                                  "zh": "导入已中止：文件中没有合格的行，没有保存任何内容。"},
     "err.data.aborted_no_rows.hint": {"en": "See the reasons listed for each row.", "zh": "请查看每一行列出的原因。"},
     # store
-    "err.data.exists": {"en": "A dataset named {name!r} already exists.", "zh": "已经有名为“{name}”的数据集。"},
-    "err.data.exists.hint": {"en": "Pick another name or allow overwriting.", "zh": "请换一个名称，或允许覆盖。"},
     "err.data.nothing_to_save": {"en": "Nothing to save: the dataset has no valid rows.",
                                  "zh": "没有可保存的内容：数据集中没有合格的行。"},
     "err.data.not_found": {"en": "Dataset {name!r} not found.", "zh": "找不到数据集“{name}”。"},
@@ -109,8 +107,6 @@ TEXTS = {
     "err.data.mix_repeat": {"en": "Repeat factors must be 0 or more.", "zh": "重复倍数必须大于或等于 0。"},
     "err.data.mix_empty": {"en": "The mix is empty.", "zh": "混合结果是空的。"},
     "err.data.mix_empty.hint": {"en": "Raise a weight or repeat factor.", "zh": "请调高某个权重或重复倍数。"},
-    "err.data.split_exists.hint": {"en": "Choose other names or allow overwriting.",
-                                   "zh": "请换别的名称，或允许覆盖。"},
     # stats
     "err.data.model_folder_missing": {"en": "Model folder not found: {path}", "zh": "找不到模型文件夹：{path}"},
     "err.data.model_folder_missing.hint": {

@@ -5,9 +5,6 @@ TEXTS = {
     # presets
     "err.train.unknown_preset": {"en": "Unknown preset {name!r}.", "zh": "未知的预设“{name}”。"},
     "err.train.preset_choices": {"en": "Choose one of: {choices}.", "zh": "可选预设：{choices}。"},
-    "err.train.preset_name": {"en": "Invalid preset name {name!r}.", "zh": "预设名称“{name}”不合法。"},
-    "err.train.preset_name.hint": {"en": "Use letters, digits, '_', '-' or '.'.",
-                                   "zh": "只能使用字母、数字、“_”、“-”或“.”。"},
     "err.train.preset_builtin": {"en": "{name!r} is a built-in preset.", "zh": "“{name}”是内置预设。"},
     "err.train.preset_builtin.hint": {"en": "Pick another name.", "zh": "请换一个名称。"},
     "err.train.preset_builtin_delete": {"en": "{name!r} is a built-in preset and cannot be deleted.",

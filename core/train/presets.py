@@ -50,18 +50,21 @@ def load_preset(name: str) -> TrainConfig:
     return TrainConfig.from_dict(data.get("config", data))
 
 
-def save_preset(name: str, config: TrainConfig) -> str:
-    """Save ``config``'s settings under ``name`` (atomic); built-in names are refused."""
-    name = (name or "").strip()
-    if not workspace.is_safe_name(name):
-        raise UserError("err.train.preset_name", name=name, field="preset_name", hint="err.train.preset_name.hint")
+def save_preset(name: str, config: TrainConfig, *, overwrite: bool = False) -> str:
+    """Save ``config``'s settings under ``name`` (atomic); built-in names are refused, and a saved
+    preset of that name is replaced only with ``overwrite`` (checked and written under its lock)."""
+    name = workspace.check_name(name, "preset name")
     if name in PRESETS:
         raise UserError("err.train.preset_builtin", name=name, field="preset_name", hint="err.train.preset_builtin.hint")
     errors = {k: v for k, v in config.field_messages().items() if k not in ("model", "dataset")}
     if errors:
         field, message = next(iter(errors.items()))
         raise UserError("err.train.field", name=field, problem=message, field=field)
-    workspace.atomic_write_json(presets_dir() / f"{name}.json", {"name": name, "config": config.preset_dict()})
+    path = presets_dir() / f"{name}.json"
+    with workspace.locked(path):
+        if path.exists() and not overwrite:
+            raise UserError("err.exists.preset", name=name, field="preset_name", hint="err.exists.hint")
+        workspace.atomic_write_json(path, {"name": name, "config": config.preset_dict()})
     return name
 
 
