@@ -17,3 +17,12 @@ ensure_env() {
   export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
   export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 }
+
+# The loopback names, exactly (core/gate.py LOOPBACK_HOSTS holds the same list; a test compares
+# them): "127.evil.example" is a hostname anyone can register, not a loopback address.
+is_loopback() {
+  case "$1" in
+    127.0.0.1|::1|localhost) return 0 ;;
+    *) return 1 ;;
+  esac
+}
