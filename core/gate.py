@@ -22,7 +22,7 @@ PASSWORD_ENV = "WORKBENCH_PASSWORD"
 
 def is_loopback(host: str | None) -> bool:
     """True only for the loopback names themselves; "" / 0.0.0.0 / :: mean every interface."""
-    return (host or "").strip().lower() in LOOPBACK_HOSTS
+    return (host or "").strip() in LOOPBACK_HOSTS
 
 
 class LoginThrottle:
