@@ -402,9 +402,13 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         config = TrainConfig.from_dict(workspace.read_json(folder / runs.CONFIG_FILE) or {})
     except BaseException as err:
+        full = is_disk_full(err)
+        if full:
+            (folder / RESERVE_FILE).unlink(missing_ok=True)
         traceback.print_exc()
         status = runs.read_status(folder.name, reconcile=False)
-        status.status, status.error = "failed", f"could not start: {type(err).__name__}: {err}"[:2000]
+        reason = disk_full_reason(folder) if full else "could not start"
+        status.status, status.error = "failed", f"{reason}: {type(err).__name__}: {err}"[:2000]
         status.finished = time.time()
         runs.write_status(status)
         return 1
