@@ -29,7 +29,7 @@ A new job kind costs a status class, a worker module and a starter — for examp
 
     from dataclasses import dataclass
     from typing import ClassVar
-    import sys
+    import os, sys
     from core import jobs, workspace
 
     @dataclass(kw_only=True)
