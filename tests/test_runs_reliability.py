@@ -400,6 +400,9 @@ def test_disk_full_during_training_fails_with_the_reason(workbench_home, tiny_mo
         assert done.error.startswith("disk full: free space at ") and done.hint
         assert "No space left on device" in runs.log_tail(run_id, 200)
         assert "worker finished: failed" in runs.log_tail(run_id, 5)
+        shown = _cli(Path(os.environ["WORKBENCH_HOME"]), "train", "status", run_id)
+        payload = json.loads(shown.stdout)
+        assert payload["error"].startswith("disk full") and "worker finished: failed" in payload["log_tail"]
     finally:
         if as_root:
             subprocess.run(["umount", str(mount)], check=False)
