@@ -26,3 +26,14 @@ is_loopback() {
     *) return 1 ;;
   esac
 }
+
+# The Host names the server's WebSocket accepts (Streamlit's server.allowedHosts), one a line: the
+# loopback names, plus for a public bind the --host address itself (unless it is a wildcard) and
+# the names in WORKBENCH_ALLOWED_HOSTS (space separated).
+allowed_hosts() {
+  printf '%s\n' localhost 127.0.0.1 ::1
+  if ! is_loopback "$1"; then
+    case "$1" in 0.0.0.0|::|"") ;; *) printf '%s\n' "$1" ;; esac
+    for name in ${WORKBENCH_ALLOWED_HOSTS:-}; do printf '%s\n' "$name"; done
+  fi
+}

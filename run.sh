@@ -18,23 +18,20 @@ while [ $# -gt 0 ]; do
     *) echo "usage: ./run.sh [--host ADDR] [--port PORT]" >&2; exit 2 ;;
   esac
 done
-allowed=(--server.allowedHosts localhost --server.allowedHosts 127.0.0.1 --server.allowedHosts ::1)
-if ! is_loopback "$host"; then
-  if [ -z "${WORKBENCH_PASSWORD:-}" ]; then
-    echo "Refusing to listen on $host without a password: anyone who can reach this address could" >&2
-    echo "run code on this server. Set WORKBENCH_PASSWORD=... or keep the default 127.0.0.1 and use" >&2
-    echo "  ssh -L $port:127.0.0.1:$port server" >&2
-    echo "拒绝在 $host 上无密码监听：能访问该地址的人都可以在这台服务器上运行代码。" >&2
-    echo "请设置 WORKBENCH_PASSWORD=...，或保持默认的 127.0.0.1 并使用 ssh -L $port:127.0.0.1:$port server" >&2
-    exit 1
-  fi  # with WORKBENCH_PASSWORD set, the app asks for it in the browser (ui/auth.py)
-  case "$host" in 0.0.0.0|::|"") ;; *) allowed+=(--server.allowedHosts "$host") ;; esac
-  for name in ${WORKBENCH_ALLOWED_HOSTS:-}; do allowed+=(--server.allowedHosts "$name"); done
-  if [ "${#allowed[@]}" -le 6 ]; then
-    echo "Note: browsers reach this server only as localhost until you list its name or address in" >&2
-    echo "WORKBENCH_ALLOWED_HOSTS (e.g. WORKBENCH_ALLOWED_HOSTS='gpu-server.lan 10.0.0.5')." >&2
-    echo "提示：在 WORKBENCH_ALLOWED_HOSTS 中列出本机的名称或地址之前，浏览器只能以 localhost 访问。" >&2
-  fi
+if ! is_loopback "$host" && [ -z "${WORKBENCH_PASSWORD:-}" ]; then
+  echo "Refusing to listen on $host without a password: anyone who can reach this address could" >&2
+  echo "run code on this server. Set WORKBENCH_PASSWORD=... or keep the default 127.0.0.1 and use" >&2
+  echo "  ssh -L $port:127.0.0.1:$port server" >&2
+  echo "拒绝在 $host 上无密码监听：能访问该地址的人都可以在这台服务器上运行代码。" >&2
+  echo "请设置 WORKBENCH_PASSWORD=...，或保持默认的 127.0.0.1 并使用 ssh -L $port:127.0.0.1:$port server" >&2
+  exit 1
+fi  # with WORKBENCH_PASSWORD set, the app asks for it in the browser (ui/auth.py)
+allowed=()
+while IFS= read -r name; do allowed+=(--server.allowedHosts "$name"); done < <(allowed_hosts "$host")
+if ! is_loopback "$host" && [ "${#allowed[@]}" -le 6 ]; then
+  echo "Note: browsers reach this server only as localhost until you list its name or address in" >&2
+  echo "WORKBENCH_ALLOWED_HOSTS (e.g. WORKBENCH_ALLOWED_HOSTS='gpu-server.lan 10.0.0.5')." >&2
+  echo "提示：在 WORKBENCH_ALLOWED_HOSTS 中列出本机的名称或地址之前，浏览器只能以 localhost 访问。" >&2
 fi
 ensure_env requirements.txt
 exec streamlit run Home.py --server.address "$host" --server.port "$port" "${allowed[@]}"

@@ -145,3 +145,42 @@ def test_the_password_never_reaches_a_job(workbench_home, monkeypatch, tmp_path)
         time.sleep(0.1)
     assert (folder / "job.log").read_text().strip() == "[]"
     assert jobs.read_pid(folder)[0] and jobs.exit_code(folder) in (0, None)
+
+
+def test_a_public_bind_accepts_the_names_it_is_given(workbench_home, tmp_path):
+    """run.sh's allowed_hosts (env.sh) for `--host 0.0.0.0` with WORKBENCH_ALLOWED_HOSTS, passed to
+    Streamlit the way run.sh passes them: the listed name is accepted, any other still refused."""
+    import urllib.request
+
+    import websocket
+
+    from tests.browser import free_port
+
+    names = subprocess.run(["bash", "-c", 'source ./env.sh; allowed_hosts "$1"', "bash", "0.0.0.0"], cwd=ROOT,
+                           env=dict(os.environ, WORKBENCH_ALLOWED_HOSTS="gpu.lan 10.9.8.7"), capture_output=True,
+                           text=True, timeout=30).stdout.split()
+    assert names == ["localhost", "127.0.0.1", "::1", "gpu.lan", "10.9.8.7"]
+    port = free_port()
+    args = [arg for name in names for arg in ("--server.allowedHosts", name)]
+    env = dict(os.environ, WORKBENCH_HOME=str(workbench_home), PYTHONPATH=str(ROOT), **{gate.PASSWORD_ENV: "s3cret"})
+    with open(tmp_path / "server.log", "wb") as log:
+        server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "Home.py", "--server.port", str(port),
+                                   "--server.address", "127.0.0.1", "--server.headless", "true", *args],
+                                  cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2)
+                break
+            except OSError:
+                assert time.time() < deadline, (tmp_path / "server.log").read_text()[-2000:]
+                time.sleep(0.5)
+        stream = f"ws://127.0.0.1:{port}/_stcore/stream"
+        for host in ("gpu.lan", "10.9.8.7", "localhost"):
+            websocket.create_connection(stream, host=f"{host}:{port}", timeout=10).close()
+        with pytest.raises(websocket.WebSocketException):
+            websocket.create_connection(stream, host=f"evil.example:{port}", timeout=10)
+    finally:
+        server.terminate()
+        server.wait(10)
