@@ -71,6 +71,7 @@ def test_a_new_kind_runs_holds_its_lock_and_is_reconciled_when_killed(tmp_path):
                      and s)
     assert running.job_id == "echo-sleep" and running.progress == 0.25 and running.live
     assert jobs.read_pid(folder) == (running.pid, running.pid_started)
+    assert __import__("json").loads((folder / jobs.STATUS_FILE).read_text())["progress"] == 0.25
     try:
         jobs.hold_lock(folder)
         raise AssertionError("the job's lock was free")
