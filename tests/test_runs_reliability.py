@@ -63,6 +63,20 @@ def _fill(path: Path) -> None:
                 continue
 
 
+def _unmount(mount: Path) -> None:
+    """Unmount a test tmpfs once the workers that had files open on it are gone (lazily if one lingers)."""
+    for proc in psutil.process_iter(["cmdline"]):
+        if str(mount) in " ".join(proc.info["cmdline"] or []):  # a worker this test started
+            try:
+                proc.wait(20)
+            except psutil.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
+    jobs.reap()
+    if subprocess.run(["umount", str(mount)], capture_output=True).returncode != 0:
+        subprocess.run(["umount", "-l", str(mount)], check=True)
+
+
 def _folder(home: Path, run_id: str, status: str | None = None) -> Path:
     folder = home / "runs" / run_id
     folder.mkdir(parents=True)
@@ -200,7 +214,7 @@ def test_a_reader_never_writes_even_on_a_full_disk(workbench_home, tmp_path):
         assert json.loads(result.stdout)["runs"][0]["status"] == "failed"
         assert _snapshot(home / "runs" / "r1") == before
     finally:
-        subprocess.run(["umount", str(mount)], check=False)
+        _unmount(mount)
 
 
 def test_a_deleted_run_folder_is_not_recreated(workbench_home):
@@ -405,4 +419,4 @@ def test_disk_full_during_training_fails_with_the_reason(workbench_home, tiny_mo
         assert payload["error"].startswith("disk full") and "worker finished: failed" in payload["log_tail"]
     finally:
         if as_root:
-            subprocess.run(["umount", str(mount)], check=False)
+            _unmount(mount)
