@@ -27,4 +27,6 @@ case "$host" in
       exit 1
     fi ;;  # with WORKBENCH_PASSWORD set, the app asks for it in the browser (ui/auth.py)
 esac
-exec streamlit run Home.py --server.address "$host" --server.port "$port"
+# The printed URL follows the real port (config.toml's browser.serverPort would otherwise win).
+echo "Workbench on http://$host:$port  (from a laptop: ssh -L $port:127.0.0.1:$port you@this-server, then http://localhost:$port)"
+exec streamlit run Home.py --server.address "$host" --server.port "$port" --browser.serverPort "$port"

@@ -18,6 +18,8 @@ from core.train import config as train_config
 from core.train import runs
 from core.units import human_size
 from ui.common import flash, lang, message_text, tr
+from ui.models import build_demo_block, quantization_label
+from ui.run_labels import run_label
 from ui.state import KEEP
 
 K = "train_"  # widget-key prefix: K + TrainConfig field name
@@ -180,13 +182,7 @@ def model_and_data() -> bool:
         field(c1, "selectbox", "model", tr("common.model"), options=models)
     else:
         with c1:
-            st.info(tr("common.no_models"))
-            if st.button(tr("common.build_demo"), key="train_build_demo"):
-                from core.models.demo import ensure_demo_model
-
-                with st.spinner(tr("train.building_demo")):
-                    ensure_demo_model()
-                st.rerun()
+            build_demo_block("train")
             field_error("model")
     if datasets:
         field(c2, "selectbox", "dataset", tr("common.dataset"), options=datasets)
@@ -209,7 +205,7 @@ def settings_form(devices: dict) -> None:
     field(c1, "selectbox", "preset", tr("train.preset"), options=names, format_func=labels.get,
           on_change=on_preset_change)
     field(c2, "selectbox", "copy_run", tr("train.copy_from"), options=[""] + runs.list_run_ids(),
-          format_func=lambda r: r or tr("train.copy_pick"), on_change=on_copy_run)
+          format_func=lambda r: run_label(r) if r else tr("train.copy_pick"), on_change=on_copy_run)
     field(c3, "text_input", "run_name", tr("train.run_name"), placeholder=tr("train.run_name_auto"))
 
     with st.expander(tr("train.section.lora"), expanded=True):
@@ -218,7 +214,7 @@ def settings_form(devices: dict) -> None:
         field(b, "number_input", "lora_alpha", "LoRA alpha", step=8)
         field(c, "number_input", "lora_dropout", "LoRA dropout", step=0.05, format="%.2f")
         field(d, "selectbox", "quantization", tr("train.quantization"), options=list(train_config.QUANTIZATIONS),
-              format_func=lambda q: tr("train.quant." + q))
+              format_func=quantization_label)
         a, b = st.columns([1, 3])
         field(a, "checkbox", "targets_all", tr("train.all_linear"), error="target_modules")
         if not st.session_state.get(K + "targets_all", True):

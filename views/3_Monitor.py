@@ -13,6 +13,7 @@ import streamlit as st
 from core.errors import UserError
 from core.train import metrics, runs
 from ui.common import page_start, show_user_error, tr
+from ui.run_labels import run_label
 from ui.state import KEEP
 
 RUNS_KEY = "monitor_runs"
@@ -102,14 +103,12 @@ def main() -> None:
         return
     statuses = {r: runs.read_status(r) for r in run_ids}
     if RUNS_KEY not in st.session_state:
-        order = {"running": 0, "stopping": 1, "queued": 2}
-        live = sorted((r for r in run_ids if statuses[r].live), key=lambda r: order.get(statuses[r].status, 9))
-        st.session_state[RUNS_KEY] = live[:1] or run_ids[:1]
+        st.session_state[RUNS_KEY] = runs.live_first(statuses)[:1]
     else:
         st.session_state[RUNS_KEY] = [r for r in st.session_state[RUNS_KEY] if r in run_ids]
     c1, c2 = st.columns([3, 1])
     selected = c1.multiselect(tr("monitor.runs"), run_ids, key=RUNS_KEY, persist_state=KEEP,
-                              format_func=lambda r: f"{r} ({tr('train.state.' + statuses[r].status)})")
+                              format_func=run_label)
     smoothing = c2.slider(tr("monitor.smoothing"), 0.0, 0.99, 0.6, 0.01, key=EMA_KEY, persist_state=KEEP, help=tr("monitor.smoothing_help"))
     if not selected:
         st.info(tr("monitor.pick_runs"))

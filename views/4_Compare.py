@@ -14,14 +14,14 @@ import time
 import streamlit as st
 
 from core.errors import UserError
-from ui.common import page_start, show_user_error, tr
+from ui.common import message_text, page_start, show_user_error, tr
 
 from ui.export_tab import export_tab
-from ui.models import get_loaded_model, unload_all
+from ui.models import build_demo_block, get_loaded_model, quantization_label, quantization_select, unload_all
+from ui.run_labels import run_label
 from ui.state import KEEP, kept_tabs
 
 RESULT_KEY = "cmp_result"  # CompareResult.to_dict() of the comparison on screen
-QUANTIZATIONS = ["none", "4bit", "8bit"]
 METRICS = ["bleu", "rouge_l", "exact_match", "eval_loss", "perplexity"]
 
 
@@ -33,13 +33,7 @@ def pick_model(models, groups) -> str | None:
     from pathlib import Path
 
     if not models:
-        st.info(tr("common.no_models"))
-        if st.button(tr("common.build_demo"), key="cmp_build_demo", type="primary"):
-            from core.models.demo import ensure_demo_model
-
-            with st.spinner("…"):
-                ensure_demo_model()
-            st.rerun()
+        build_demo_block("cmp")
         return None
     names = [m.name for m in models]
     if st.session_state.get("cmp_model") not in names:
@@ -53,12 +47,36 @@ def pick_model(models, groups) -> str | None:
     return st.selectbox(tr("common.model"), names, key="cmp_model", persist_state=KEEP)
 
 
-def ref_label(ref) -> str:
+def ref_step_label(ref) -> str:
+    """A checkpoint within its run: "step N" or "final (step N)"."""
     from core.train.runs import FINAL_ADAPTER
 
-    if ref.name == FINAL_ADAPTER:
-        return tr("compare.final_adapter", step=ref.step if ref.step is not None else "?")
-    return f"{ref.name} ({tr('compare.step_label', step=ref.step)})"
+    step = ref.step if ref.step is not None else "?"
+    return tr("common.final_step", step=step) if ref.name == FINAL_ADAPTER else tr("common.step_n", step=step)
+
+
+def distinct_steps(refs) -> list:
+    """One adapter per step: the final adapter stands for the checkpoint saved at the same step."""
+    from core.train.runs import FINAL_ADAPTER
+
+    by_step: dict = {}
+    for ref in refs:  # sorted by step, the final adapter last
+        if ref.step not in by_step or ref.name == FINAL_ADAPTER:
+            by_step[ref.step] = ref
+    return list(by_step.values())
+
+
+def default_run(matching) -> str | None:
+    """The run whose checkpoints are preselected: the newest completed one (else the newest)."""
+    from core.train.runs import read_status
+
+    for run_id, _, _ in matching:
+        try:
+            if read_status(run_id).status == "completed":
+                return run_id
+        except UserError:
+            continue
+    return matching[0][0] if matching else None
 
 
 def pick_checkpoints(model_path, groups) -> list[str]:
@@ -81,17 +99,19 @@ def pick_checkpoints(model_path, groups) -> list[str]:
     chosen: list[str] = []
 
     def run_select(run_id, base, refs, default_all: bool, warn: bool):
-        by_label = {ref_label(r): r.path for r in refs}
+        by_path = {r.path: r for r in refs}
         key = f"cmp_ck_{run_id}"
         if key not in st.session_state:
-            st.session_state[key] = list(by_label) if default_all else []
-        picked = st.multiselect(tr("compare.run_label", run=run_id, base=Path(base).name if base else "?"),
-                                list(by_label), key=key, persist_state=KEEP,
+            st.session_state[key] = [r.path for r in distinct_steps(refs)] if default_all else []
+        picked = st.multiselect(tr("compare.run_label", run=run_label(run_id), base=Path(base).name if base else "?"),
+                                list(by_path), key=key, persist_state=KEEP,
+                                format_func=lambda p: ref_step_label(by_path[p]),
                                 help=tr("compare.other_base", base=base) if warn else None)
-        chosen.extend(by_label[label] for label in picked if label in by_label)
+        chosen.extend(p for p in picked if p in by_path)
 
-    for i, (run_id, base, refs) in enumerate(matching):
-        run_select(run_id, base, refs, default_all=(i == 0), warn=False)
+    preselected = default_run(matching)
+    for run_id, base, refs in matching:
+        run_select(run_id, base, refs, default_all=run_id == preselected, warn=False)
     if other:
         with st.expander(tr("compare.other_runs", n=len(other))):
             for run_id, base, refs in other:
@@ -190,7 +210,7 @@ def run_comparison(model, quant, adapters, include_base, build_prompts, settings
         bar = st.progress(0.0, text=tr("compare.running", n=len(prompts), m=n_models))
         result = C.run_compare(lm, prompts, adapters, settings, include_base=include_base,
                                eval_rows=eval_rows, eval_source=eval_source,
-                               progress=lambda f, m: bar.progress(f, text=m))
+                               progress=lambda f, m: bar.progress(f, text=message_text(m)))
         bar.empty()
         C.save_result(result)
         st.session_state[RESULT_KEY] = result.to_dict()
@@ -206,7 +226,7 @@ def show_results(result) -> None:
 
     st.subheader(tr("compare.results"))
     st.caption(tr("compare.result_caption", n=len(result.prompts), m=len(result.columns),
-                  model=Path(result.model).name, quant=result.quantization,
+                  model=Path(result.model).name, quant=quantization_label(result.quantization),
                   settings=settings_text(result.settings)))
     if not result.complete:
         st.warning(tr("compare.stopped"))
@@ -351,8 +371,7 @@ def compare_tab(models, groups) -> None:
     c1, c2 = st.columns([3, 2])
     with c1:
         model = pick_model(models, groups)
-    quant = c2.selectbox(tr("compare.quantization"), QUANTIZATIONS, key="cmp_quant", persist_state=KEEP,
-                         format_func=lambda q: tr(f"compare.quant_{q}"))
+    quant = quantization_select("cmp_quant", where=c2)
     model_path = None
     if model:
         try:

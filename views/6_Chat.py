@@ -12,8 +12,9 @@ import streamlit as st
 
 from core.errors import UserError
 from ui.common import page_start, show_user_error, tr
-from ui.models import get_loaded_model, is_loaded, model_picker, unload_all
+from ui.models import get_loaded_model, is_loaded, model_picker, quantization_label, quantization_select, unload_all
 from ui.rag_panel import rag_settings, show_sources
+from ui.run_labels import adapter_label_for
 from ui.state import KEEP
 
 HISTORY_KEY = "chat_history"  # {"single": [...], "base": [...], "tuned": [...]}
@@ -29,15 +30,15 @@ def sidebar():
 
     with st.sidebar:
         model = model_picker("chat_model", tr("common.model"))
-        quant = st.selectbox(tr("chat.quantization"), ["none", "4bit", "8bit"], key="chat_quant", persist_state=KEEP,
-                             format_func=lambda q: tr(f"chat.quant_{q}"))
+        quant = quantization_select("chat_quant")
         mode = st.radio(tr("chat.mode"), ["single", "side"], key="chat_mode", persist_state=KEEP,
                         format_func=lambda m: tr(f"chat.mode_{m}"))
         adapters = list_adapters()
         labels = {a.label: a.path for a in adapters}
         options = [""] + list(labels)
+        named = adapter_label_for(adapters)
         adapter_label = st.selectbox(tr("chat.adapter"), options, key="chat_adapter", persist_state=KEEP,
-                                     format_func=lambda s: s or tr("chat.no_adapter"))
+                                     format_func=lambda s: named(s) if s else tr("chat.no_adapter"))
         if not adapters:
             st.caption(tr("chat.no_adapters_yet"))
         with st.expander(tr("chat.settings"), expanded=False):
@@ -49,7 +50,7 @@ def sidebar():
         if st.button(tr("common.unload_models"), key="chat_unload"):
             unload_all()
             st.toast(tr("common.unloaded"))
-    return model, quant, mode, adapter_label, labels.get(adapter_label), settings, rag
+    return model, quant, mode, named(adapter_label) if adapter_label else "", labels.get(adapter_label), settings, rag
 
 
 def generation_settings():
@@ -148,7 +149,7 @@ def main() -> None:
         show_user_error(err)
         return
     if is_loaded(model, quant):
-        st.caption(tr("chat.loaded", model=model, quant=tr(f"chat.quant_{quant}")))
+        st.caption(tr("chat.loaded", model=model, quant=quantization_label(quant)))
     else:  # weights load on the first message, so the page itself opens instantly
         st.caption(tr("chat.loads_on_first", model=model))
 

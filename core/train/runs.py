@@ -173,6 +173,30 @@ def list_runs() -> list[RunStatus]:
     return [read_status(r) for r in list_run_ids()]
 
 
+LIVE_ORDER = {"running": 0, "stopping": 1, "queued": 2}  # which live run a page shows first
+
+
+def live_first(statuses: dict[str, RunStatus]) -> list[str]:
+    """Run ids with the live runs first (running, stopping, queued), the others after, newest first."""
+    newest_first = sorted(statuses, reverse=True)
+    return sorted(newest_first, key=lambda r: LIVE_ORDER.get(statuses[r].status, len(LIVE_ORDER)))
+
+
+def run_name(run_id: str) -> str:
+    """The name a person gave (or was given) the run; the folder id when there is none."""
+    return read_config(run_id).get("run_name") or run_id
+
+
+def next_run_name(base: str) -> str:
+    """``base-N`` with the first N no earlier run is called (``demo-tiny-assistant-3``)."""
+    slug = re.sub(r"[^\w\-]+", "-", base.strip()).strip("-")[:60] or "run"
+    taken = {read_config(r).get("run_name") for r in list_run_ids()}
+    n = 1
+    while f"{slug}-{n}" in taken:
+        n += 1
+    return f"{slug}-{n}"
+
+
 def read_config(run_id: str) -> dict:
     return workspace.read_json(run_dir(run_id) / CONFIG_FILE, {}) or {}
 
