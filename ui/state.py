@@ -25,19 +25,15 @@ def kept_tabs(key: str, label_keys: Sequence[str]):
     """``st.tabs`` whose open tab is remembered across pages, reruns and language switches."""
     from ui.common import tr
 
+    label_keys = list(label_keys)
     labels = [tr(k) for k in label_keys]
     by_label = dict(zip(labels, label_keys))
-    remembered = st.session_state.get(_OPEN_TAB.format(key=key))
-    default = labels[list(label_keys).index(remembered)] if remembered in label_keys else None
-    if key in st.session_state and st.session_state[key] not in by_label:
-        del st.session_state[key]  # the language changed: the tab's old label is no longer valid
-
-    def remember() -> None:
-        st.session_state[_OPEN_TAB.format(key=key)] = by_label.get(st.session_state.get(key), remembered)
-
-    return st.tabs(labels, key=key, default=default, on_change=remember)
-
-
-def open_tab(key: str, label_key: str) -> None:
-    """Open ``label_key``'s tab on the next run (e.g. after an action that belongs to it)."""
-    st.session_state[_OPEN_TAB.format(key=key)] = label_key
+    open_key = _OPEN_TAB.format(key=key)
+    if key in st.session_state:
+        if st.session_state[key] in by_label:  # the tab open now (the user may just have clicked it)
+            st.session_state[open_key] = by_label[st.session_state[key]]
+        else:  # the language changed: the old label names no tab any more
+            del st.session_state[key]
+    remembered = st.session_state.get(open_key)
+    default = labels[label_keys.index(remembered)] if remembered in label_keys else None
+    return st.tabs(labels, key=key, default=default, on_change="rerun")

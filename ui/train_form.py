@@ -26,6 +26,7 @@ K = "train_"  # widget-key prefix: K + TrainConfig field name
 ERRORS_KEY = "train_field_errors"  # {field: UserError | Msg | {lang: text}}
 RUN_KEY = "train_selected_run"
 INITIALISED_KEY = "train_initialised"
+PROBES_FOR_KEY = "train_probes_suggested_for"  # the dataset whose probe questions were offered
 TrainConfig = train_config.TrainConfig
 FIELDS = {f.name for f in fields(TrainConfig)}
 FLOAT_FIELDS = {f.name for f in fields(TrainConfig) if f.type in ("float", float)}
@@ -145,6 +146,25 @@ def on_launch() -> None:
     flash("success", Msg("train.launched", run=status.run_id, status=Msg("train.state." + status.status)))
 
 
+def suggest_probes() -> None:
+    """An assistant set gets its classic probe questions once, if the probe box is empty."""
+    from core.data import store
+    from core.data.assistant import probe_questions
+
+    dataset = st.session_state.get(K + "dataset")
+    if not dataset or st.session_state.get(PROBES_FOR_KEY) == dataset:
+        return
+    st.session_state[PROBES_FOR_KEY] = dataset
+    if str(st.session_state.get(K + "probe_prompts", "")).strip():
+        return
+    try:
+        probes = probe_questions(store.read_meta(dataset).extra)
+    except UserError:
+        return
+    if probes:
+        st.session_state[K + "probe_prompts"] = "\n".join(probes)
+
+
 # ---------------------------------------------------------------- drawing
 def field_error(name: str) -> None:
     """The error kept for ``name`` (if any), in the page's current language."""
@@ -178,14 +198,18 @@ def model_and_data() -> bool:
     models = [m.name for m in list_models()]
     datasets = [d.name for d in list_datasets()]
     c1, c2 = st.columns(2)
+    # With several to choose from, nothing is preselected: the run trains on what the user picked.
     if models:
-        field(c1, "selectbox", "model", tr("common.model"), options=models)
+        field(c1, "selectbox", "model", tr("common.model"), options=models, index=0 if len(models) == 1 else None,
+              placeholder=tr("train.pick_model"))
     else:
         with c1:
             build_demo_block("train")
             field_error("model")
     if datasets:
-        field(c2, "selectbox", "dataset", tr("common.dataset"), options=datasets)
+        field(c2, "selectbox", "dataset", tr("common.dataset"), options=datasets,
+              index=0 if len(datasets) == 1 else None, placeholder=tr("train.pick_dataset"))
+        suggest_probes()
     else:
         with c2:
             st.info(tr("train.no_datasets"))

@@ -17,7 +17,7 @@ from core.train import runs
 from core.units import human_duration, human_size
 from ui import train_form
 from ui.run_labels import run_label
-from ui.common import flash, lang, page_start, show_flash, show_user_error, tr
+from ui.common import flash, lang, message_text, page_start, show_flash, show_user_error, tr
 from ui.state import KEEP
 
 RUN_KEY = train_form.RUN_KEY
@@ -80,9 +80,12 @@ def show_run(run_id: str) -> None:
                     st.rerun()
                 except UserError as err:
                     show_user_error(err)
-    tail = runs.log_tail(run_id, 30)
+    own, library = runs.split_log_tail(run_id, 60)
     with st.expander(tr("train.log_tail"), expanded=s.status == "failed"):
-        st.code(tail or tr("train.log_empty"), language=None)
+        st.code(own or tr("train.log_empty"), language=None)
+        if library:
+            with st.popover(tr("train.library_lines", n=len(library.splitlines()))):
+                st.code(library, language=None)
 
 
 def runs_section() -> None:
@@ -117,7 +120,7 @@ def memory_panel(cfg: TrainConfig) -> None:
     try:
         est = estimate_for_config(cfg)
     except (UserError, ValueError, OSError) as err:
-        st.caption(f"{tr('train.memory_unavailable')}: {err}")
+        st.caption(f"{tr('train.memory_unavailable')}: {message_text(err)}")
         return
     cols = st.columns(len(est.rows()))
     for col, (name, value) in zip(cols, est.rows()):

@@ -21,7 +21,15 @@ EMA_KEY = "monitor_ema"
 PROBE_RUN_KEY = "monitor_probe_run"
 REFRESH_SECONDS = 2
 COLORS = ["#3b6ea5", "#d9534f", "#5cb85c", "#f0ad4e", "#9b59b6", "#17a2b8", "#795548", "#e83e8c"]
+LEGEND = dict(orientation="h", yanchor="bottom", y=1.02, xanchor="right", x=1)  # above the plot, clear of axis titles
+LEGEND_CHARS = 24
 CHART_KEYS = ("loss", "eval_loss", "lr", "grad_norm", "tokens_per_s", "gpu_mem")
+
+
+def short_name(run_id: str) -> str:
+    """A legend entry: the run's name, cut to LEGEND_CHARS."""
+    name = runs.run_name(run_id)
+    return name if len(name) <= LEGEND_CHARS else name[:LEGEND_CHARS - 1] + "…"
 
 
 def figure(key: str, data: dict[str, list[dict]], smoothing: float):
@@ -33,7 +41,7 @@ def figure(key: str, data: dict[str, list[dict]], smoothing: float):
         if not steps:
             continue
         color = COLORS[i % len(COLORS)]
-        name = run_id if len(run_id) <= 32 else "…" + run_id[-31:]
+        name = short_name(run_id)
         smooth = key in ("loss", "grad_norm", "tokens_per_s") and smoothing > 0
         if smooth:
             fig.add_scatter(x=steps, y=values, mode="lines", line=dict(color=color, width=1), opacity=0.25,
@@ -42,8 +50,9 @@ def figure(key: str, data: dict[str, list[dict]], smoothing: float):
                         mode="lines+markers" if len(steps) < 30 else "lines",
                         line=dict(color=color, width=2, dash="dash" if key == "eval_loss" else "solid"),
                         name=name, legendgroup=run_id)
-    fig.update_layout(title=tr(f"monitor.chart.{key}"), height=260, margin=dict(l=10, r=10, t=36, b=10), title_font_size=14,
-                      xaxis_title=tr("monitor.step"), legend=dict(orientation="h", y=-0.25), uirevision=key)
+    fig.update_layout(title=dict(text=tr(f"monitor.chart.{key}"), x=0, xanchor="left", font_size=14), height=280,
+                      margin=dict(l=10, r=10, t=60, b=10), xaxis_title=tr("monitor.step"), uirevision=key,
+                      legend=LEGEND)
     return fig
 
 
@@ -58,14 +67,15 @@ def probes_panel(run_id: str) -> None:
             st.markdown(f"`{tr('monitor.step')} {step}` {answer.strip() or tr('monitor.empty_answer')}")
         if len(answers) > 6:
             with st.expander(tr("monitor.all_answers", n=len(answers))):
-                st.dataframe([{"step": s, "answer": a} for s, a in answers], hide_index=True, width="stretch")
+                st.dataframe([{tr("monitor.step"): s, tr("monitor.col.answer"): a} for s, a in answers],
+                             hide_index=True, width="stretch")
 
 
 def status_line(statuses: dict[str, runs.RunStatus]) -> None:
     parts = []
     for run_id, s in statuses.items():
         total = f"/{s.total_steps}" if s.total_steps else ""
-        parts.append(f"**{run_id}**: {tr('train.state.' + s.status)} · {tr('monitor.step')} {s.step}{total}")
+        parts.append(f"**{runs.run_name(run_id)}**: {tr('train.state.' + s.status)} · {tr('monitor.step')} {s.step}{total}")
     st.markdown("  \n".join(parts))
 
 
@@ -89,7 +99,7 @@ def charts(selected: list[str], smoothing: float) -> None:
         if probe_run not in selected:
             probe_run = selected[0]
         if len(selected) > 1:
-            probe_run = st.selectbox(tr("common.run"), selected, index=selected.index(probe_run),
+            probe_run = st.selectbox(tr("common.run"), selected, index=selected.index(probe_run), format_func=run_label,
                                      key=PROBE_RUN_KEY, persist_state=KEEP)
         probes_panel(probe_run)
 
@@ -129,7 +139,11 @@ def main() -> None:
         st.markdown(f"#### {tr('monitor.config_diff')}")
         diff = metrics.config_diff(selected)
         if diff:
-            st.dataframe([{"setting": k} | {r: str(v.get(r)) for r in selected} for k, v in diff.items()],
+            names = {r: run_label(r) for r in selected}
+            if len(set(names.values())) < len(names):  # two runs under one name: their ids tell them apart
+                names = {r: r for r in selected}
+            st.dataframe([{tr("monitor.col.setting"): k} | {names[r]: str(v.get(r)) for r in selected}
+                          for k, v in diff.items()],
                          hide_index=True, width="stretch")
         else:
             st.caption(tr("monitor.same_config"))

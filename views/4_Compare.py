@@ -234,7 +234,8 @@ def show_results(result) -> None:
         st.caption(tr("compare.saved", paths=", ".join(result.saved)))
     show_metrics(result)
     st.markdown(f"#### {tr('compare.answers')}")
-    st.dataframe(result.table(), hide_index=True, width="stretch", key="cmp_table")
+    st.dataframe(result.table().rename(columns={c: tr(f"compare.col.{c}") for c in ("prompt", "reference")}),
+                 hide_index=True, width="stretch", key="cmp_table")
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(result.created))
     st.download_button(tr("compare.download_csv"), result.to_csv_bytes(), file_name=f"compare-{stamp}.csv",
                        mime="text/csv", key="cmp_download_csv")
@@ -250,7 +251,8 @@ def show_metrics(result) -> None:
     if not result.has_references:
         st.info(tr("compare.no_references"))
     shown = table[["model", "step"] + present + ["seconds"]].rename(
-        columns={m: tr(f"compare.metric_{m}") for m in present})
+        columns={m: tr(f"compare.metric_{m}") for m in present}
+        | {c: tr(f"compare.col.{c}") for c in ("model", "step", "seconds")})
     st.dataframe(shown, hide_index=True, width="stretch", key="cmp_metrics")
     best = best_checkpoints(result)
     if best:
@@ -264,6 +266,7 @@ def show_plot(result, present) -> None:
     import plotly.graph_objects as go
 
     from core.chat.compare import metric_curves
+    from core.train.runs import run_name
 
     curves = metric_curves(result)
     st.markdown(f"#### {tr('compare.plot')}")
@@ -277,14 +280,15 @@ def show_plot(result, present) -> None:
     fig = go.Figure()
     for run_id, group in stepped.groupby("run", sort=False):
         group = group.sort_values("step")
-        fig.add_trace(go.Scatter(x=group.step, y=group.value, mode="lines+markers", name=run_id,
+        fig.add_trace(go.Scatter(x=group.step, y=group.value, mode="lines+markers", name=run_name(run_id),
                                  text=group.checkpoint, hovertemplate="%{text}<br>%{x}: %{y:.4g}<extra></extra>"))
     base = data[data.step.isna()]
     if not base.empty:
         fig.add_hline(y=float(base.value.iloc[0]), line_dash="dash", line_color="gray",
                       annotation_text=tr("compare.plot_base"))
-    fig.update_layout(height=340, margin=dict(l=10, r=10, t=30, b=10), xaxis_title=tr("compare.step"),
-                      yaxis_title=tr(f"compare.metric_{metric}"), legend=dict(orientation="h", y=-0.25))
+    fig.update_layout(height=360, margin=dict(l=10, r=10, t=50, b=10), xaxis_title=tr("compare.step"),
+                      yaxis_title=tr(f"compare.metric_{metric}"),
+                      legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="right", x=1))
     st.plotly_chart(fig, key="cmp_plot")
 
 

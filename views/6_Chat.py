@@ -11,9 +11,10 @@ import threading
 import streamlit as st
 
 from core.errors import UserError
-from ui.common import page_start, show_user_error, tr
+from ui.common import message_text, page_start, show_user_error, tr
 from ui.models import get_loaded_model, is_loaded, model_picker, quantization_label, quantization_select, unload_all
 from ui.rag_panel import rag_settings, show_sources
+from ui.quick_start import mark_chatted
 from ui.run_labels import adapter_label_for
 from ui.state import KEEP
 
@@ -74,7 +75,7 @@ def retrieve_passages(rag, prompt: str):
     try:
         return retrieve(rag, prompt)
     except UserError as err:
-        st.warning(tr("chat.rag_unavailable", error=err))
+        st.warning(tr("chat.rag_unavailable", error=message_text(err)))
         return []
 
 
@@ -190,6 +191,8 @@ def main() -> None:
                 st.markdown(prompt)
             stream_into(history, lm, adapters[pane], settings, rag, hits)
     stop_slot.empty()
+    if adapter_path:
+        mark_chatted()  # the Home checklist's last step
 
 
 main()

@@ -146,4 +146,9 @@ TEXTS = {
                                    "zh": "包含优化器状态（仅在继续训练时需要）"},
     "compare.zip_prepare": {"en": "Prepare zip", "zh": "生成 zip"},
     "compare.zip_download": {"en": "Download {name} ({size})", "zh": "下载 {name}（{size}）"},
+    "compare.col.model": {"en": "model", "zh": "模型"},
+    "compare.col.step": {"en": "step", "zh": "步数"},
+    "compare.col.seconds": {"en": "seconds", "zh": "秒"},
+    "compare.col.prompt": {"en": "prompt", "zh": "问题"},
+    "compare.col.reference": {"en": "reference", "zh": "参考答案"},
 }

@@ -306,3 +306,25 @@ def log_tail(run_id: str, lines: int = 40) -> str:
     # tqdm redraws with \r; keep the last state of each line
     cleaned = [line.split("\r")[-1] for line in text.splitlines()]
     return "\n".join(cleaned[-lines:])
+
+
+# Library noise in a worker's log: Python/DeepSpeed warnings, tqdm bars, optional-kernel notices.
+_LIBRARY_LINE = re.compile(r"Warning\b|\[WARNING\]|^\s*warnings\.warn\(|\d+%\|.*\||^Failed to load |"
+                           r"^\s*\{'(loss|eval_loss|train_runtime)'")
+
+
+def split_log_tail(run_id: str, lines: int = 40) -> tuple[str, str]:
+    """(the worker's own lines, the library warnings/progress bars) of the log tail.
+
+    A line indented under a library line (a warning's source line) goes with it; everything
+    else — the worker's messages, errors, tracebacks — is the worker's own."""
+    own: list[str] = []
+    library: list[str] = []
+    previous_library = False
+    for line in log_tail(run_id, lines).splitlines():
+        if not line.strip():
+            continue
+        folded = bool(_LIBRARY_LINE.search(line)) or (previous_library and line[:1].isspace())
+        (library if folded else own).append(line)
+        previous_library = folded
+    return "\n".join(own), "\n".join(library)
