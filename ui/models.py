@@ -75,12 +75,11 @@ def quantization_select(key: str, label: str | None = None, default: str = "none
                            format_func=quantization_label, persist_state=KEEP)
 
 
-def build_demo_block(key: str) -> None:
-    """No model yet: say so and offer to build demo-tiny (offline, seconds), then rerun."""
+def build_demo_button(key: str) -> None:
+    """The button that builds demo-tiny (offline, seconds) and redraws the page with it."""
     from core.models.demo import ensure_demo_model
     from ui.common import show_user_error, tr
 
-    st.info(tr("common.no_models"))
     if st.button(tr("common.build_demo"), key=f"{key}_build_demo", type="primary"):
         try:
             with st.spinner(tr("common.building_demo")):
@@ -89,6 +88,14 @@ def build_demo_block(key: str) -> None:
             show_user_error(err)
             return
         st.rerun()
+
+
+def build_demo_block(key: str) -> None:
+    """No model yet: say so and offer to build demo-tiny."""
+    from ui.common import tr
+
+    st.info(tr("common.no_models"))
+    build_demo_button(key)
 
 
 def model_picker(key: str, label: str) -> str | None:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.errors import UserError
-from ui.common import lang, show_user_error, tr
+from ui.common import lang, tr
+from ui.models import build_demo_button
 
 CHATTED = "chatted"  # core.settings flag: a fine-tuned adapter has answered in Chat once
 
@@ -53,16 +53,7 @@ def quick_start(pages: dict[str, str]) -> None:
         return
     st.caption(tr("home.qs.next." + todo))
     if todo == "model":
-        if st.button(tr("common.build_demo"), key="home_build_demo", type="primary"):
-            from core.models.demo import ensure_demo_model
-
-            try:
-                with st.spinner(tr("common.building_demo")):
-                    ensure_demo_model()
-            except UserError as err:
-                show_user_error(err)
-                return
-            st.rerun()
+        build_demo_button("home")
         return
     target = {"dataset": "datasets", "run": "train", "chat": "chat"}[todo]
     st.page_link(pages[target], label=tr("home.qs.go." + todo), icon=":material/arrow_forward:",

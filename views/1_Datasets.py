@@ -131,7 +131,7 @@ def import_tab() -> None:
                         format_func=lambda s: tr("datasets.format.auto") if s is None else tr(f"datasets.split.{s}"))
     if st.button(tr("datasets.check"), type="primary", key="ds_check"):
         try:
-            with st.spinner("…"):
+            with st.spinner(tr("datasets.checking")):
                 _analyze(source)
         except UserError as err:
             st.session_state.pop(REPORT, None)

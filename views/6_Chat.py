@@ -13,8 +13,8 @@ import streamlit as st
 from core.errors import UserError
 from ui.common import message_text, page_start, show_user_error, tr
 from ui.models import get_loaded_model, is_loaded, model_picker, quantization_label, quantization_select, unload_all
-from ui.rag_panel import rag_settings, show_sources
 from ui.quick_start import mark_chatted
+from ui.rag_panel import rag_settings, show_sources
 from ui.run_labels import adapter_label_for
 from ui.state import KEEP
 

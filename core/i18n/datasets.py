@@ -142,6 +142,7 @@ TEXTS = {
     "datasets.dup.row": {"en": "identical rows", "zh": "整条完全相同"},
     "datasets.dup.prompt": {"en": "same prompt (any answer)", "zh": "问题相同（回答不限）"},
     "datasets.dup_found": {"en": "{n} duplicate rows can be removed.", "zh": "可以删除 {n} 条重复数据。"},
+    "datasets.checking": {"en": "Reading and checking every row…", "zh": "正在读取并检查每一行…"},
     "datasets.dup_none": {"en": "No duplicates.", "zh": "没有重复数据。"},
     "datasets.dup_recipe": {
         "en": "{n} of the {rows} rows repeat others, as they should: this is a repeat-N set, where the same few "
