@@ -51,7 +51,8 @@ def number_value(driver, key: str) -> str:
 
 
 def select_text(driver, key: str) -> str:
-    return by_key(driver, key, '[data-baseweb="select"]').text
+    """What a select box shows (its value sits in the box's search input)."""
+    return by_key(driver, key, "input").get_attribute("value") or by_key(driver, key).text
 
 
 def test_train_form_survives_chat_and_language_sticks(app):
@@ -79,6 +80,11 @@ def test_train_form_survives_chat_and_language_sticks(app):
     wait_for(lambda: "训练" in driver.find_element("css selector", "h1").text, 30)
     assert "lang=zh" in driver.current_url
     assert number_value(driver, "train_lora_r") == "8"  # a language switch keeps the form too
+    # every select box relabelled, its value kept: no English label left behind
+    assert select_text(driver, "train_quantization") == "4 位 NF4"
+    assert select_text(driver, "train_preset") == "CPU 演示（demo-tiny，约 1 分钟）"
+    assert select_text(driver, "train_copy_run") == "（选择任务）"
+    assert "older" in select_text(driver, "train_dataset")
     driver.save_screenshot(str(shots / "train-zh.png"))
 
     driver.refresh()

@@ -67,6 +67,9 @@ def set_language(code: str) -> None:
 
 
 def _on_language_select() -> None:
+    from ui.state import restate_choices
+
+    restate_choices()  # while every choice still decodes from the old language's labels
     set_language(st.session_state[LANG_SELECT_KEY])
 
 

@@ -46,7 +46,8 @@ def quick_start(pages: dict[str, str]) -> None:
     st.subheader(tr("home.quick_start"))
     cols = st.columns(len(done))
     for col, (step, ok) in zip(cols, done.items()):
-        col.markdown(f"{'✅' if ok else '⬜'} **{tr('home.qs.' + step)}**")
+        icon = ":material/check_circle:" if ok else ":material/radio_button_unchecked:"
+        col.markdown(f"{icon} **{tr('home.qs.' + step)}**")
     todo = next((step for step, ok in done.items() if not ok), None)
     if todo is None:
         st.success(tr("home.qs.all_done"))

@@ -13,12 +13,13 @@ chat inputs are actions, not choices, and are not kept. Tabs have no ``persist_s
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import streamlit as st
 
 KEEP = "session"  # the persist_state of every widget that holds a user's choice
 _OPEN_TAB = "{key}__open"  # where kept_tabs remembers the open tab (its text key)
+_LABEL_VALUED = ("string_value", "string_array_value")  # widgets whose browser state is their shown label
 
 
 def kept_tabs(key: str, label_keys: Sequence[str]):
@@ -37,3 +38,28 @@ def kept_tabs(key: str, label_keys: Sequence[str]):
     remembered = st.session_state.get(open_key)
     default = labels[label_keys.index(remembered)] if remembered in label_keys else None
     return st.tabs(labels, key=key, default=default, on_change="rerun")
+
+
+def restate_choices() -> None:
+    """Hand every choice back to Streamlit as a value, before a language switch redraws the page.
+
+    The browser holds a select box's, radio's or multiselect's choice as the label it shows
+    (``format_func(value)``) and sends that label back. After a language switch the old label
+    matches no option any more, so Streamlit would keep the label itself as the "value". Setting
+    each choice again from Python (read while the old labels still decode) makes Streamlit format
+    it afresh in the new language. Call it from the language switch's on_change callback."""
+    from streamlit.runtime.state import get_session_state
+
+    state = getattr(get_session_state(), "_state", None)
+    if state is None or not hasattr(state, "get_widget_id_from_key"):
+        return
+    for key in list(st.session_state.keys()):
+        widget_id = state.get_widget_id_from_key(key)
+        metadata = state.get_widget_metadata(widget_id) if widget_id else None
+        if metadata is None or metadata.value_type not in _LABEL_VALUED:
+            continue
+        value = st.session_state[key]
+        plain = value is None or isinstance(value, (str, int, float)) or (
+            isinstance(value, (list, tuple)) and all(isinstance(v, (str, int, float)) for v in value))
+        if plain and not isinstance(value, Mapping):  # not a table edit or a chart selection
+            st.session_state[key] = value
