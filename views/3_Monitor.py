@@ -12,6 +12,7 @@ import streamlit as st
 
 from core.errors import UserError
 from core.train import metrics, runs
+from core.untrusted import inert_markdown
 from ui.common import page_start, show_user_error, tr
 from ui.run_labels import run_label
 from ui.state import KEEP
@@ -62,9 +63,9 @@ def probes_panel(run_id: str) -> None:
         st.caption(tr("monitor.no_probes"))
         return
     for prompt, answers in table.items():
-        st.markdown(f"**{tr('monitor.prompt')}:** {prompt}")
+        st.markdown(f"**{tr('monitor.prompt')}:** {inert_markdown(prompt)}")
         for step, answer in reversed(answers[-6:]):
-            st.markdown(f"`{tr('monitor.step')} {step}` {answer.strip() or tr('monitor.empty_answer')}")
+            st.markdown(f"`{tr('monitor.step')} {step}` {inert_markdown(answer.strip()) or tr('monitor.empty_answer')}")
         if len(answers) > 6:
             with st.expander(tr("monitor.all_answers", n=len(answers))):
                 st.dataframe([{tr("monitor.step"): s, tr("monitor.col.answer"): a} for s, a in answers],
