@@ -9,9 +9,9 @@ import re
 import pytest
 
 from tests.browser import (body_text, browser_available, by_key, choose_option, chrome, page_problems,
-                           streamlit_server, wait_for, wait_rendered)
+                           skip_reason, streamlit_server, wait_for, wait_rendered)
 
-pytestmark = pytest.mark.skipif(not browser_available(), reason="chromium + chromedriver not installed")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not browser_available(), reason=skip_reason())]
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
