@@ -106,7 +106,9 @@ def test_binary_upload_is_refused_in_chinese(app):
     junk.write_bytes(bytes(range(256)) * 40)
     driver.get(f"{url}/datasets?lang=zh")
     wait_rendered(driver)
-    driver.find_element("css selector", '[data-testid="stFileUploader"] input[type="file"]').send_keys(str(junk))
+    upload = wait_for(lambda: driver.find_element("css selector", '[data-testid="stFileUploader"] input[type="file"]'),
+                      30)
+    upload.send_keys(str(junk))
     wait_for(lambda: "photo.jsonl" in body_text(driver), 30)
     wait_rendered(driver)
     by_key(driver, "ds_check", "button").click()
