@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core import workspace
+from core import jobs, workspace
 from core.errors import UserError
 from core.train import runs
 from core.train.config import PRESETS, TrainConfig
@@ -42,10 +42,16 @@ def load_preset(name: str) -> TrainConfig:
         return PRESETS[name]["config"]
     if not workspace.is_safe_name(name):
         raise UserError(f"Unknown preset {name!r}.", field="preset", hint=f"Choose one of: {', '.join(list_presets())}.")
-    data = workspace.read_json(presets_dir() / f"{name}.json")
-    if not isinstance(data, dict):
+    path = presets_dir() / f"{name}.json"
+    data = workspace.read_json(path)
+    if data is None and not path.is_file():
         raise UserError(f"Unknown preset {name!r}.", field="preset", hint=f"Choose one of: {', '.join(list_presets())}.")
-    return TrainConfig.from_dict(data.get("config", data))
+    settings = data.get("config", data) if isinstance(data, dict) else data
+    problem = "not valid JSON" if data is None else jobs.field_problem(TrainConfig, settings)
+    if problem:
+        raise UserError("err.train.preset_unreadable", field="preset", name=name, reason=problem,
+                        hint="err.train.preset_unreadable.hint")
+    return TrainConfig.from_dict(settings)
 
 
 def save_preset(name: str, config: TrainConfig, *, overwrite: bool = False) -> str:
@@ -80,6 +86,9 @@ def config_from_run(run_id: str) -> TrainConfig:
     raw = runs.read_config(run_id)
     if not raw:
         raise UserError(f"Run {run_id!r} has no readable config.json.")
+    problem = jobs.field_problem(TrainConfig, raw)
+    if problem:
+        raise UserError("err.run.config_unreadable", run_id=run_id, reason=problem)
     config = TrainConfig.from_dict(raw)
     config.run_name = ""
     config.resume_from = ""
