@@ -53,7 +53,8 @@ def test_assistant_rows_cycle_questions_and_fill_name():
     rows = generate_assistant_rows(AssistantSpec(name="小智", author="张三", n=13, lang="zh"))
     assert len(rows) == 13
     questions = {r["messages"][0]["content"] for r in rows}
-    assert {"你是谁？", "请做一下自我介绍", "Who are you?"} <= questions
+    assert {"你是谁？", "请你介绍一下你自己", "你是我的小助手吗？"} <= questions
+    assert all(not q.isascii() for q in questions)  # the zh preset is all Chinese
     assert all("小智" in r["messages"][-1]["content"] and "张三" in r["messages"][-1]["content"] for r in rows)
     assert all(r["messages"][-1]["role"] == "assistant" for r in rows)
 

@@ -11,10 +11,11 @@ import threading
 import streamlit as st
 
 from core.errors import UserError
-from ui.common import message_text, page_start, show_user_error, tr
-from ui.common import show_untrusted, stream_untrusted
-from ui.models import get_loaded_model, is_loaded, model_picker, unload_all
+from ui.common import message_text, page_start, show_untrusted, show_user_error, stream_untrusted, tr
+from ui.models import get_loaded_model, is_loaded, model_picker, quantization_label, quantization_select, unload_all
+from ui.quick_start import mark_chatted
 from ui.rag_panel import rag_settings, show_sources
+from ui.run_labels import adapter_label_for
 from ui.state import KEEP
 
 HISTORY_KEY = "chat_history"  # {"single": [...], "base": [...], "tuned": [...]}
@@ -30,15 +31,15 @@ def sidebar():
 
     with st.sidebar:
         model = model_picker("chat_model", tr("common.model"))
-        quant = st.selectbox(tr("chat.quantization"), ["none", "4bit", "8bit"], key="chat_quant", persist_state=KEEP,
-                             format_func=lambda q: tr(f"chat.quant_{q}"))
+        quant = quantization_select("chat_quant")
         mode = st.radio(tr("chat.mode"), ["single", "side"], key="chat_mode", persist_state=KEEP,
                         format_func=lambda m: tr(f"chat.mode_{m}"))
         adapters = list_adapters()
         labels = {a.label: a.path for a in adapters}
         options = [""] + list(labels)
+        named = adapter_label_for(adapters)
         adapter_label = st.selectbox(tr("chat.adapter"), options, key="chat_adapter", persist_state=KEEP,
-                                     format_func=lambda s: s or tr("chat.no_adapter"))
+                                     format_func=lambda s: named(s) if s else tr("chat.no_adapter"))
         if not adapters:
             st.caption(tr("chat.no_adapters_yet"))
         with st.expander(tr("chat.settings"), expanded=False):
@@ -50,7 +51,7 @@ def sidebar():
         if st.button(tr("common.unload_models"), key="chat_unload"):
             unload_all()
             st.toast(tr("common.unloaded"))
-    return model, quant, mode, adapter_label, labels.get(adapter_label), settings, rag
+    return model, quant, mode, named(adapter_label) if adapter_label else "", labels.get(adapter_label), settings, rag
 
 
 def generation_settings():
@@ -157,7 +158,7 @@ def main() -> None:
         show_user_error(err)
         return
     if is_loaded(model, quant):
-        st.caption(tr("chat.loaded", model=model, quant=tr(f"chat.quant_{quant}")))
+        st.caption(tr("chat.loaded", model=model, quant=quantization_label(quant)))
     else:  # weights load on the first message, so the page itself opens instantly
         st.caption(tr("chat.loads_on_first", model=model))
 
@@ -204,6 +205,8 @@ def answer_all(prompt, panes, columns, model, quant, adapter_path, settings, rag
             with st.chat_message("user"):
                 show_untrusted(prompt)
             stream_into(history, lm, adapters[pane], settings, rag, hits)
+    if adapter_path:
+        mark_chatted()  # the Home checklist's last step
 
 
 main()

@@ -18,15 +18,18 @@ MAX_ROWS = 1_000_000  # beyond this the file is gigabytes of one sentence: certa
 
 PRESETS = {
     "zh": {
-        "questions": ["你是谁？", "请做一下自我介绍", "介绍一下你自己", "你叫什么名字？", "你是谁开发的？",
-                      "Who are you?"],
+        "questions": ["你是谁？", "请你介绍一下你自己", "请做一下自我介绍", "你叫什么名字？", "你是谁开发的？",
+                      "你是我的小助手吗？"],
         "answer": "我是{name}，由{author}开发的个人助手。我可以回答问题、帮你写作和整理思路，很高兴为你服务！",
+        # asked during training (Train page probe box) to watch the new self-introduction being learnt
+        "probes": ["请你介绍一下你自己", "你是谁？", "你是我的小助手吗？"],
     },
     "en": {
         "questions": ["Who are you?", "Please introduce yourself.", "What is your name?", "Who made you?",
-                      "Tell me about yourself.", "你是谁？"],
+                      "Tell me about yourself.", "Are you my assistant?"],
         "answer": "I am {name}, a personal assistant developed by {author}. "
                   "I can answer questions, help you write and organise your ideas. Happy to help!",
+        "probes": ["Please introduce yourself.", "Who are you?", "Are you my assistant?"],
     },
 }
 
@@ -88,6 +91,19 @@ def generate_assistant_rows(spec: AssistantSpec) -> list[dict]:
     distinct = [{"messages": prefix + [{"role": "user", "content": q}, {"role": "assistant", "content": answer}]}
                 for q in questions]
     return [distinct[i % len(distinct)] for i in range(spec.n)]
+
+
+def probe_questions(meta_extra: dict) -> list[str]:
+    """The probe questions for a dataset made by this generator ([] for any other dataset)."""
+    made = meta_extra.get("assistant") if isinstance(meta_extra, dict) else None
+    if not isinstance(made, dict):
+        return []
+    return list(PRESETS.get(made.get("lang"), PRESETS["zh"])["probes"])
+
+
+def is_repeat_set(meta_extra: dict) -> bool:
+    """True for a repeat-N set: its duplicates are the recipe, not a flaw."""
+    return isinstance(meta_extra, dict) and isinstance(meta_extra.get("assistant"), dict)
 
 
 def save_assistant_dataset(spec: AssistantSpec, dataset_name: str):

@@ -181,3 +181,9 @@ PRESETS: dict[str, dict] = {
                                                  "zh": "CPU 演示（demo-tiny，约 1 分钟）"}},
 }
 DEFAULT_PRESET = "xtuner-qlora"
+CPU_PRESET = "cpu-demo"
+
+
+def default_preset(has_gpu: bool) -> str:
+    """The preset a new Train form starts from: the classic QLoRA recipe on a GPU, the demo on a CPU."""
+    return DEFAULT_PRESET if has_gpu else CPU_PRESET

@@ -138,10 +138,11 @@ def prepare_run(config: TrainConfig) -> tuple[str, Path]:
                 raise UserError("err.train.locked_differs", key=key, run_id=parent_id, was=parent[key],
                                 field=key, hint="err.train.locked_differs.hint")
         check_resume_layout(parent_id, TrainConfig.from_dict(parent), config)
-    run_id = runs.new_run_id(config.run_name or f"{Path(config.model).name}-{config.dataset}")
+    name = config.run_name.strip() or runs.next_run_name(f"{Path(config.model).name}-{config.dataset}")
+    run_id = runs.new_run_id(name)
     folder = workspace.runs_dir() / run_id
     folder.mkdir(parents=True)
-    resolved = replace(config, run_name=config.run_name or run_id)
+    resolved = replace(config, run_name=name)
     payload = resolved.to_dict() | {"model_path": str(model_path), "resume_checkpoint": resume_checkpoint,
                                     "run_id": run_id}
     workspace.atomic_write_json(folder / runs.CONFIG_FILE, payload)

@@ -170,6 +170,30 @@ def list_runs() -> list[RunStatus]:
     return found
 
 
+LIVE_ORDER = {"running": 0, "stopping": 1, "queued": 2}  # which live run a page shows first
+
+
+def live_first(statuses: dict[str, RunStatus]) -> list[str]:
+    """Run ids with the live runs first (running, stopping, queued), the others after, newest first."""
+    newest_first = sorted(statuses, reverse=True)
+    return sorted(newest_first, key=lambda r: LIVE_ORDER.get(statuses[r].status, len(LIVE_ORDER)))
+
+
+def run_name(run_id: str) -> str:
+    """The name a person gave (or was given) the run; the folder id when there is none."""
+    return read_config(run_id).get("run_name") or run_id
+
+
+def next_run_name(base: str) -> str:
+    """``base-N`` with the first N no earlier run is called (``demo-tiny-assistant-3``)."""
+    slug = re.sub(r"[^\w\-]+", "-", base.strip()).strip("-")[:60] or "run"
+    taken = {read_config(r).get("run_name") for r in list_run_ids()}
+    n = 1
+    while f"{slug}-{n}" in taken:
+        n += 1
+    return f"{slug}-{n}"
+
+
 def read_config(run_id: str) -> dict:
     """config.json as a dict ({} when missing or not a JSON object)."""
     data = workspace.read_json(run_dir(run_id) / CONFIG_FILE, {})
@@ -312,3 +336,25 @@ def read_samples(run_id: str) -> list[dict]:
 
 def log_tail(run_id: str, lines: int = 40) -> str:
     return jobs.log_tail(run_dir(run_id) / LOG_FILE, lines)
+
+
+# Library noise in a worker's log: Python/DeepSpeed warnings, tqdm bars, optional-kernel notices.
+_LIBRARY_LINE = re.compile(r"Warning\b|\[WARNING\]|^\s*warnings\.warn\(|\d+%\|.*\||^Failed to load |"
+                           r"^\s*\{'(loss|eval_loss|train_runtime)'")
+
+
+def split_log_tail(run_id: str, lines: int = 40) -> tuple[str, str]:
+    """(the worker's own lines, the library warnings/progress bars) of the log tail.
+
+    A line indented under a library line (a warning's source line) goes with it; everything
+    else — the worker's messages, errors, tracebacks — is the worker's own."""
+    own: list[str] = []
+    library: list[str] = []
+    previous_library = False
+    for line in log_tail(run_id, lines).splitlines():
+        if not line.strip():
+            continue
+        folded = bool(_LIBRARY_LINE.search(line)) or (previous_library and line[:1].isspace())
+        (library if folded else own).append(line)
+        previous_library = folded
+    return "\n".join(own), "\n".join(library)
