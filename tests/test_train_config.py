@@ -162,13 +162,13 @@ def test_trackers_are_opt_in_and_checked(monkeypatch):
     assert trackers.report_to(TrainConfig()) == ["tensorboard"]  # nothing is sent by default
     assert trackers.tracker_errors(TrainConfig()) == {}
     monkeypatch.setattr(trackers, "installed", lambda name: False)
-    assert "pip install wandb" in trackers.tracker_errors(TrainConfig(trackers="wandb"))["trackers"]
-    assert "mlflow" in trackers.tracker_errors(TrainConfig(trackers="mlflow"))["trackers"]
+    assert "pip install wandb" in str(trackers.tracker_errors(TrainConfig(trackers="wandb"))["trackers"])
+    assert "mlflow" in str(trackers.tracker_errors(TrainConfig(trackers="mlflow"))["trackers"])
     monkeypatch.setattr(trackers, "installed", lambda name: True)
     monkeypatch.delenv("SWANLAB_API_KEY", raising=False)
     monkeypatch.delenv("SWANLAB_MODE", raising=False)
     monkeypatch.setenv("HOME", "/nonexistent")
-    assert "swanlab login" in trackers.tracker_errors(TrainConfig(trackers="swanlab"), "en")["trackers"]
+    assert "swanlab login" in trackers.tracker_errors(TrainConfig(trackers="swanlab"))["trackers"].render("en")
     monkeypatch.setenv("SWANLAB_MODE", "local")
     cfg = TrainConfig(trackers="swanlab")
     assert trackers.tracker_errors(cfg) == {} and trackers.report_to(cfg) == ["tensorboard", "swanlab"]

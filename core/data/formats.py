@@ -120,8 +120,8 @@ class Mapping:
     @classmethod
     def default(cls, fmt: str) -> "Mapping":
         if fmt not in FORMATS:
-            raise UserError(f"Unknown format {fmt!r}.", field="format",
-                            hint=f"Use one of: {', '.join(FORMATS)}.")
+            raise UserError("err.data.unknown_format", fmt=fmt, field="format",
+                            hint="err.common.use_one_of", choices=", ".join(FORMATS))
         return cls(fmt, dict(DEFAULT_COLUMNS[fmt]), dict(DEFAULT_TAGS.get(fmt, {})))
 
     @property
@@ -154,14 +154,14 @@ class Mapping:
             UserError: when it is not a mapping we can use (wrong types, preference data, hub URL).
         """
         if not isinstance(data, dict):
-            raise UserError("The mapping must be a JSON object.", field="mapping")
+            raise UserError("err.data.mapping_not_object", field="mapping")
         if "formatting" in data or "file_name" in data or "ranking" in data:
             return cls.from_dataset_info(data)
         fmt = data.get("format", "alpaca")
         base = cls.default(fmt)
         cols, tags = data.get("columns") or {}, data.get("tags") or {}
         if not isinstance(cols, dict) or not isinstance(tags, dict):
-            raise UserError("'columns' and 'tags' must be JSON objects.", field="mapping")
+            raise UserError("err.data.mapping_parts", field="mapping")
         base.columns.update({str(k): str(v) for k, v in cols.items() if v})
         base.tags.update({str(k): str(v) for k, v in tags.items() if v})
         return base
@@ -178,7 +178,7 @@ class Mapping:
         """
         formatting = entry.get("formatting", "alpaca")
         if formatting not in ("alpaca", "sharegpt", "openai", "moss", "text"):
-            raise UserError(f"Unknown formatting {formatting!r} in the dataset_info entry.")
+            raise UserError("err.data.unknown_formatting", formatting=formatting)
         cols = dict(entry.get("columns") or {})
         tags = dict(entry.get("tags") or {})
         if formatting == "sharegpt" and tags.get("role_tag") == "role":
@@ -264,8 +264,7 @@ def detect_format(records: list, sample: int = 200) -> Mapping:
     """
     dicts = [r for r in records[:sample] if isinstance(r, dict)]
     if not dicts:
-        raise UserError("No records that look like rows were found in the file.",
-                        hint="Check the file type, or choose the 'text' format for plain text.")
+        raise UserError("err.data.no_records", hint="err.data.no_records.hint")
     if sum(_is_preference(r) for r in dicts) * 2 > len(dicts):
         return _detect_preference(dicts)
     if sum(_is_kto(r) for r in dicts) * 2 > len(dicts):
@@ -307,10 +306,8 @@ def detect_format(records: list, sample: int = 200) -> Mapping:
         m = Mapping.default("text")
         m.columns["text"] = text_col
         return m
-    raise UserError(
-        f"Could not recognise the format. Keys seen: {', '.join(map(str, list(keys)[:12]))}.",
-        field="format",
-        hint="Choose the format and edit the column mapping (as in dataset_info.json).")
+    raise UserError("err.data.unrecognised", keys=", ".join(map(str, list(keys)[:12])), field="format",
+                    hint="err.data.unrecognised.hint")
 
 
 def _detect_chat_tags(dicts: list[dict], col: str) -> Mapping:
@@ -911,8 +908,8 @@ def export_records(rows: Iterable[dict], fmt: str) -> tuple[list[dict], int]:
         (records, skipped) — skipped counts rows the format cannot hold.
     """
     if fmt not in EXPORT_FORMATS:
-        raise UserError(f"Cannot export to {fmt!r}.", field="format",
-                        hint=f"Use one of: {', '.join(EXPORT_FORMATS)}.")
+        raise UserError("err.data.cannot_export", fmt=fmt, field="format",
+                        hint="err.common.use_one_of", choices=", ".join(EXPORT_FORMATS))
     fn = {"alpaca": to_alpaca, "sharegpt": to_sharegpt, "openai": to_openai}[fmt]
     records, skipped = [], 0
     for row in rows:

@@ -4,7 +4,7 @@ Nothing is sent unless the user picks a tracker for the run (``TrainConfig.track
 tracker can only be picked when its package is installed and configured here (an API key in
 the environment or its login file, or its offline mode). Neither package is a requirement.
 
-    tracker_errors(TrainConfig(trackers="wandb"))   # {"trackers": "..."} when wandb is not usable
+    tracker_errors(TrainConfig(trackers="wandb"))   # {"trackers": Msg(...)} when wandb is not usable
     report_to(config)                                # ["tensorboard", "wandb"]
 """
 from __future__ import annotations
@@ -43,16 +43,17 @@ def usable() -> list[str]:
     return [name for name in TRACKERS if installed(name) and configured(name)]
 
 
-def tracker_errors(config, lang: str = "en") -> dict[str, str]:
-    from core.i18n import t
+def tracker_errors(config) -> dict:
+    """{"trackers": Msg} when a picked tracker is unknown, not installed or not logged in."""
+    from core.i18n import Msg
 
     for name in chosen(config):
         if name not in TRACKERS:
-            return {"trackers": t("train.err.tracker_unknown", lang, name=name, options=", ".join(TRACKERS))}
+            return {"trackers": Msg("train.err.tracker_unknown", name=name, options=", ".join(TRACKERS))}
         if not installed(name):
-            return {"trackers": t("train.err.tracker_missing", lang, name=name)}
+            return {"trackers": Msg("train.err.tracker_missing", name=name)}
         if not configured(name):
-            return {"trackers": t("train.err.tracker_login", lang, name=name)}
+            return {"trackers": Msg("train.err.tracker_login", name=name)}
     return {}
 
 

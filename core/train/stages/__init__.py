@@ -7,7 +7,7 @@ callbacks and run folder: each module only turns canonical rows into its trainer
 (``prepare_rows``) and builds its TRL trainer (``build_trainer``).
 
     stages_for_kind("preference")          # -> ["dpo", "orpo"]
-    dataset_errors(config, "en")           # {"dataset": "..."} when the data does not fit the stage
+    dataset_errors(config)                 # {"stage": Msg(...)} when the data does not fit the stage
 
 "Continue from run" (``config.init_adapter``) starts from a finished run's adapter: the adapter
 is loaded trainable, and for DPO/KTO TRL keeps a frozen copy of it as the reference model.
@@ -41,10 +41,10 @@ def stages_for_kind(kind: str) -> list[str]:
     return [s for s in STAGES if kind in STAGE_KINDS[s]]
 
 
-def dataset_errors(config: TrainConfig, lang: str = "en") -> dict[str, str]:
-    """The dataset does not fit the stage (wrong kind, or KTO with one label only): {field: message}."""
+def dataset_errors(config: TrainConfig) -> dict:
+    """The dataset does not fit the stage (wrong kind, or KTO with one label only): {field: Msg}."""
     from core.data import store
-    from core.i18n import t
+    from core.i18n import Msg
 
     if config.stage not in STAGE_KINDS or not store.exists(config.dataset):
         return {}
@@ -52,13 +52,13 @@ def dataset_errors(config: TrainConfig, lang: str = "en") -> dict[str, str]:
     needs = STAGE_KINDS[config.stage]
     if kind not in needs:
         fits = ", ".join(stages_for_kind(kind)) or "-"
-        return {"stage": t("train.err.stage_kind", lang, name=config.dataset, kind=t(f"train.kind.{kind}", lang),
-                           stage=config.stage.upper(), needs=t(f"train.kind.{needs[0]}", lang), fits=fits)}
+        return {"stage": Msg("train.err.stage_kind", name=config.dataset, kind=Msg(f"train.kind.{kind}"),
+                             stage=config.stage.upper(), needs=Msg(f"train.kind.{needs[0]}"), fits=fits)}
     if config.stage == "kto":
         labels = {bool(r.get("label")) for r in store.load_rows(config.dataset)}
         if len(labels) < 2:
-            return {"dataset": t("train.err.kto_one_label", lang, name=config.dataset,
-                                 label=str(labels.pop() if labels else False).lower())}
+            return {"dataset": Msg("train.err.kto_one_label", name=config.dataset,
+                                   label=str(labels.pop() if labels else False).lower())}
     return {}
 
 
