@@ -206,7 +206,7 @@ def test_loss_weight_zero_turn_contributes_no_loss(tiny_model_path, tmp_path):
     from transformers import AutoModelForCausalLM
     from trl import SFTConfig, SFTTrainer
 
-    from core.models.loading import load_tokenizer
+    from core.models.checks import load_tokenizer
     from core.train.tokenize import tokenize_row
 
     tok = load_tokenizer(tiny_model_path)
