@@ -2,6 +2,7 @@
 
 TEXTS = {
     "nav.models": {"en": "Models", "zh": "模型"},
+    "home.step_models": {"en": "0. Get a base model (download, check it fits)", "zh": "0. 准备基座模型（下载、确认能否运行）"},
     "models.title": {"en": "Models", "zh": "模型"},
     "models.caption": {
         "en": "Every local model, what it is and whether it fits this machine; download more by name.",

@@ -227,6 +227,19 @@ def cancel_download(job_id: str) -> DownloadStatus:
     return status
 
 
+def resume_download(job_id: str) -> DownloadStatus:
+    """Start an ended (failed/cancelled) download again under a new job; the files on disk are kept and reused."""
+    import shutil
+
+    status = read_status(job_id)
+    if status.live:
+        raise UserError("err.models.download_live", job_id=job_id, hint="err.models.download_live.hint")
+    request = DownloadRequest(**workspace.read_json(job_dir(job_id) / REQUEST_FILE))
+    started = start_download(request)
+    shutil.rmtree(job_dir(job_id), ignore_errors=True)
+    return started
+
+
 def discard_download(job_id: str) -> None:
     """Forget a finished download: its job folder and (unless it completed) the partial files."""
     import shutil
