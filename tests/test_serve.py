@@ -73,6 +73,14 @@ def test_transformers_serve_end_to_end(trained):
                                "--json").stdout)
         assert check["equal"] is True and check["api_text"] == check["local_text"] and check["api_text"]
 
+        from streamlit.testing.v1 import AppTest
+
+        at = AppTest.from_file(str(ROOT / "views" / "8_Serve.py"), default_timeout=120).run()  # a fresh UI
+        assert not at.exception
+        assert serve_id in "\n".join(str(m.value) for m in at.markdown)
+        assert any(f"curl {info['url']}/chat/completions" in c.value for c in at.code)
+        assert any(f'base_url="{info["url"]}"' in c.value and checkpoint in c.value for c in at.code)
+
         busy = cli("serve", "start", "--model", "demo-tiny", "--engine", "transformers", "--port", str(port), "--json")
         assert busy.returncode == 2 and f"Port {port} on 127.0.0.1 is already in use" in busy.stderr
     finally:
@@ -159,3 +167,25 @@ def test_vllm_venv_creation_and_failed_install(tmp_path, monkeypatch):
     assert (venv / "bin" / "python").is_file() and not vllm_installed(venv)
     text = log.read_text()
     assert f"$ {sys.executable} -m venv {venv}" in text and "pip install" in text
+
+
+def test_export_bundle(trained, tmp_path):
+    out = tmp_path / "bundle"
+    done = cli("export", "bundle", "--model", "demo-tiny", "--adapter", f"{trained.run_id}/checkpoint-20",
+               "--out", str(out), "--json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    model_dir = out / "model"
+    assert result["model_path"] == str(model_dir) and (model_dir / "config.json").is_file()
+    assert not (model_dir / "adapter_config.json").exists() and result["stop_tokens"] == ["<|im_end|>"]
+    readme = (out / "README.md").read_text(encoding="utf-8")
+    name = f"{trained.run_id}-checkpoint-20"
+    assert f"vllm serve {model_dir} --served-model-name {name} --port 8000" in readme
+    assert f"python -m sglang.launch_server --model-path {model_dir} --served-model-name {name}" in readme
+    assert f"transformers serve {model_dir} --port 8000" in readme
+    assert "<|im_start|>assistant" in readme and "`<|im_end|>`" in readme
+    snippet = (out / "client_example.py").read_text(encoding="utf-8")
+    compile(snippet, "client_example.py", "exec")
+    assert f"model='{name}'" in snippet and snippet in readme
+    again = cli("export", "bundle", "--model", "demo-tiny", "--adapter", trained.run_id, "--out", str(out), "--json")
+    assert again.returncode == 2 and "exists and is not empty" in again.stderr

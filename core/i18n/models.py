@@ -128,4 +128,7 @@ TEXTS = {
     "err.models.delete_outside.hint": {
         "en": "Only models under workspace/models and workspace/exports can be deleted here.",
         "zh": "这里只能删除 workspace/models 和 workspace/exports 下的模型。"},
+    "err.bundle.exists": {"en": "{path} exists and is not empty.", "zh": "{path} 已存在且不为空。"},
+    "err.bundle.exists.hint": {"en": "Choose an empty folder for --out, or add --overwrite.",
+                               "zh": "请为 --out 选择一个空文件夹，或加上 --overwrite。"},
 }

@@ -151,6 +151,8 @@ def is_loopback(host: str) -> bool:
 
 def port_free(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        # As servers bind (uvicorn, vLLM): closed connections in TIME_WAIT do not make a port busy.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError:
@@ -299,13 +301,18 @@ def stop_server(serve_id: str, timeout: float = 30) -> ServeStatus:
         os.killpg(status.pid, signal.SIGTERM)
     except ProcessLookupError:
         pass
+    from core.train.runs import process_alive
+
     deadline = time.time() + timeout
     while time.time() < deadline:
         _reap()
         status = read_status(serve_id)
-        if not status.live:
+        # Done when the process is gone and the kernel has let go of its port (its other threads may
+        # still be exiting for a moment after the main one became a zombie).
+        if not status.live and not process_alive(status.pid, status.pid_started) and port_free(status.host,
+                                                                                              status.port):
             return status
-        time.sleep(0.2)
+        time.sleep(0.1)
     try:
         os.killpg(status.pid, signal.SIGKILL)
     except ProcessLookupError:
@@ -316,7 +323,7 @@ def stop_server(serve_id: str, timeout: float = 30) -> ServeStatus:
     if status.live:
         status.state, status.finished = "stopped", time.time()
         write_status(status)
-    return status
+    return status  # killed: its sockets are closed by the kernel
 
 
 # --- using a server ---------------------------------------------------------------------------

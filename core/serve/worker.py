@@ -15,7 +15,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -223,9 +222,10 @@ def main(folder: Path) -> int:
     status.finished, status.detail = time.time(), ""
     server.write_status(status)
     print(f"server finished: {status.state}", flush=True)
-    threading.Timer(5, lambda: os._exit(0)).start()  # a stuck non-daemon thread must not keep the port
     return 0 if status.state == "stopped" else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main(Path(sys.argv[1])))
+    code = main(Path(sys.argv[1]))
+    sys.stdout.flush()
+    os._exit(code)  # now: a uvicorn thread still closing keep-alive connections must not keep the port
