@@ -77,11 +77,12 @@ def test_resume_after_killed_download(workbench_home, hub, tiny_model_path):
     while time.time() < deadline and not (status.bytes_total and status.bytes_done > 0.3 * status.bytes_total):
         time.sleep(0.1)
         status = dl.read_status(job.job_id)
-    assert status.state == "running" and 0 < status.bytes_done < status.bytes_total
+    assert status.status == "running" and 0 < status.bytes_done < status.bytes_total
     assert status.speed_bps > 0 and status.eta_s is not None
     os.kill(status.pid, signal.SIGKILL)
     status = dl.wait_download(job.job_id, timeout=10)
-    assert status.state == "failed" and status.error["key"] == "err.models.download_vanished"
+    assert status.status == "failed" and status.message["key"] == "err.models.download_vanished"
+    assert "killed" in str(status.user_error()) or "ended without reporting" in str(status.user_error())
     kept = status.bytes_done
     assert kept > 0 and (workbench_home / "models" / ".tiny.partial").is_dir()
 
@@ -89,7 +90,7 @@ def test_resume_after_killed_download(workbench_home, hub, tiny_model_path):
     hub.requests.clear()
     second = dl.wait_download(dl.start_download(dl.DownloadRequest("acme/tiny-llama", endpoint=hub.url,
                                                                    name="tiny")).job_id, timeout=60)
-    assert second.state == "completed", second.error
+    assert second.status == "completed", second.error
     assert second.resumed_bytes >= 0.3 * second.bytes_total
     ranges = [r["range"] for r in hub.requests if r["method"] == "GET" and r["range"]]
     assert ranges and int(ranges[0][len("bytes="):].split("-")[0]) > 0  # asked only for the rest of the file
@@ -105,7 +106,7 @@ def test_cancel_keeps_partial_files(workbench_home, hub):
     while time.time() < deadline and dl.read_status(job.job_id).bytes_done == 0:
         time.sleep(0.1)
     status = dl.cancel_download(job.job_id)
-    assert status.state == "cancelled" and 0 < status.bytes_done < status.bytes_total
+    assert status.status == "stopped" and 0 < status.bytes_done < status.bytes_total
     dl.discard_download(job.job_id)
     assert not (workbench_home / "models" / ".tiny-llama.partial").exists()
     assert dl.list_downloads() == []

@@ -32,7 +32,7 @@ def test_models_page_table_download_delete(workbench_home, tiny_model_path):
                                 timeout=120)
     finally:
         hub.stop()
-    assert done.state == "completed"
+    assert done.status == "completed"
     at = page("7_Models.py").run()  # a fresh page: the finished download is listed from its folder
     assert not at.exception
     table = at.dataframe[0].value

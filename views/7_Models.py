@@ -10,13 +10,9 @@ import os
 import streamlit as st
 
 from core.errors import UserError
+from core.units import human_duration, human_size as _size
 from ui.common import flash, page_start, show_flash, show_user_error, tr
-
-
-def _size(n: int | float) -> str:
-    from core.models.registry import human_size
-
-    return human_size(int(n or 0))
+from ui.state import KEEP
 
 
 def _params(n: int) -> str:
@@ -65,7 +61,7 @@ def delete_section(details: list) -> None:
     from core.models.info import deletable_path, delete_model
 
     names = [d.name for d in details]
-    name = st.selectbox(tr("models.details"), names, key="models_selected")
+    name = st.selectbox(tr("models.details"), names, key="models_selected", persist_state=KEEP)
     chosen = next(d for d in details if d.name == name)
     st.json(chosen.to_dict(), expanded=False)
     try:
@@ -89,13 +85,13 @@ def download_form() -> None:
     from core.models.download import DownloadRequest, start_download
 
     with st.form("models_download_form"):
-        repo_id = st.text_input(tr("models.repo_id"), key="models_repo_id")
+        repo_id = st.text_input(tr("models.repo_id"), key="models_repo_id", persist_state=KEEP)
         left, right = st.columns(2)
-        source = left.selectbox(tr("models.source"), ["hf", "modelscope"], key="models_source")
-        revision = right.text_input(tr("models.revision"), "main", key="models_revision")
-        endpoint = st.text_input(tr("models.endpoint"), os.environ.get("HF_ENDPOINT", ""), key="models_endpoint")
-        name = left.text_input(tr("models.save_as"), key="models_name")
-        patterns = right.text_input(tr("models.patterns"), key="models_patterns")
+        source = left.selectbox(tr("models.source"), ["hf", "modelscope"], key="models_source", persist_state=KEEP)
+        revision = right.text_input(tr("models.revision"), "main", key="models_revision", persist_state=KEEP)
+        endpoint = st.text_input(tr("models.endpoint"), os.environ.get("HF_ENDPOINT", ""), key="models_endpoint", persist_state=KEEP)
+        name = left.text_input(tr("models.save_as"), key="models_name", persist_state=KEEP)
+        patterns = right.text_input(tr("models.patterns"), key="models_patterns", persist_state=KEEP)
         submitted = st.form_submit_button(tr("models.start_download"), type="primary")
     if submitted:
         try:
@@ -109,20 +105,13 @@ def download_form() -> None:
         st.rerun()
 
 
-def _eta(seconds: float | None) -> str:
-    if seconds is None:
-        return "—"
-    minutes, secs = divmod(int(seconds), 60)
-    return f"{minutes}:{secs:02d}"
-
-
 def download_row(status) -> None:
     from core.models import download as dl
 
-    state = tr(f"models.state.{status.state}")
+    state = tr(f"models.state.{status.status}")
     text = tr("models.dl.progress", state=state, done=_size(status.bytes_done), total=_size(status.bytes_total),
               files_done=status.files_done, files_total=status.files_total, speed=_size(status.speed_bps),
-              eta=_eta(status.eta_s))
+              eta=human_duration(status.eta_s))
     st.markdown(f"**{status.repo_id}** → `{status.name}`")
     st.progress(status.progress, text=text)
     if status.user_error() is not None:
@@ -133,7 +122,7 @@ def download_row(status) -> None:
             dl.cancel_download(status.job_id)
             st.rerun()
         return
-    if status.state in ("failed", "cancelled"):
+    if status.status in ("failed", "stopped", "unreadable"):
         if cols[0].button(tr("models.dl.resume"), key=f"dl_resume_{status.job_id}"):
             try:
                 dl.resume_download(status.job_id)

@@ -13,6 +13,7 @@ import streamlit as st
 from core.errors import UserError
 from ui.common import flash, page_start, show_flash, show_user_error, tr
 from ui.models import model_picker
+from ui.state import KEEP
 
 
 def start_form() -> None:
@@ -22,12 +23,12 @@ def start_form() -> None:
     model = model_picker("serve_model", tr("common.model"))
     if model is None:
         return
-    adapters = st.multiselect(tr("serve.adapters"), [a.label for a in list_adapters()], key="serve_adapters")
+    adapters = st.multiselect(tr("serve.adapters"), [a.label for a in list_adapters()], key="serve_adapters", persist_state=KEEP)
     cols = st.columns(4)
-    engine = cols[0].selectbox(tr("serve.engine"), ENGINES, key="serve_engine", help=tr("serve.engine.help"))
-    host = cols[1].text_input(tr("serve.host"), "127.0.0.1", key="serve_host")
-    port = cols[2].number_input(tr("serve.port"), 0, 65535, 0, key="serve_port")
-    api_key = cols[3].text_input(tr("serve.api_key"), "", type="password", key="serve_api_key")
+    engine = cols[0].selectbox(tr("serve.engine"), ENGINES, key="serve_engine", persist_state=KEEP, help=tr("serve.engine.help"))
+    host = cols[1].text_input(tr("serve.host"), "127.0.0.1", key="serve_host", persist_state=KEEP)
+    port = cols[2].number_input(tr("serve.port"), 0, 65535, 0, key="serve_port", persist_state=KEEP)
+    api_key = cols[3].text_input(tr("serve.api_key"), "", type="password", key="serve_api_key", persist_state=KEEP)
     if st.button(tr("serve.start"), key="serve_start", type="primary"):
         try:
             status = start_server(ServeRequest(model=model, adapters=adapters, engine=engine, host=host,

@@ -59,7 +59,8 @@ TEXTS = {
     "models.state.running": {"en": "downloading", "zh": "下载中"},
     "models.state.completed": {"en": "completed", "zh": "已完成"},
     "models.state.failed": {"en": "failed", "zh": "失败"},
-    "models.state.cancelled": {"en": "cancelled", "zh": "已取消"},
+    "models.state.stopped": {"en": "cancelled", "zh": "已取消"},
+    "models.state.unreadable": {"en": "unreadable", "zh": "无法读取"},
     # errors
     "err.models.bad_repo_id": {"en": "{repo_id!r} is not a repository name.", "zh": "“{repo_id}”不是有效的仓库名。"},
     "err.models.bad_repo_id.hint": {"en": "Write it as owner/name, e.g. Qwen/Qwen2.5-0.5B-Instruct.",

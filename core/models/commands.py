@@ -35,7 +35,7 @@ def register(sub) -> None:
         status = dl.start_download(request)
         if args.wait:
             status = dl.wait_download(status.job_id)
-            if status.state == "failed" and status.user_error() is not None:
+            if status.status == "failed" and status.user_error() is not None:
                 raise status.user_error()
         return _download_payload(status)
 
@@ -78,8 +78,8 @@ def register(sub) -> None:
 
 def _download_payload(status) -> dict:
     payload = {"job_id": status.job_id, "name": status.name, "path": status.path, "bytes": status.bytes_done,
-               "status": status.state, "bytes_total": status.bytes_total, "commit": status.commit}
-    if status.error:
+               "status": status.status, "bytes_total": status.bytes_total, "commit": status.commit}
+    if status.user_error() is not None:
         payload["error"] = str(status.user_error())
     return payload
 

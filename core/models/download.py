@@ -1,8 +1,8 @@
 """Download a model by name from the Hugging Face Hub (or a mirror), or ModelScope, as a background job.
 
-The job is a separate process (``python -m core.models.download JOB_DIR``) that reports through its
-folder ``workspace/downloads/<job_id>/`` (request.json, status.json, download.log), so a reload or a
-restart of the UI finds it again. The Hub is spoken to only through ``huggingface_hub``: ``HfApi``
+The job is a core.jobs background job: a separate process (``python -m core.models.download JOB_DIR``)
+started by the one launcher, holding its folder's lock, reporting through ``workspace/downloads/<job_id>/``
+(request.json, status.json, download.log), so a reload or a restart of the UI finds it again. The Hub is spoken to only through ``huggingface_hub``: ``HfApi``
 resolves the revision to a commit and lists the files with their sizes and hashes, ``http_get``
 fetches each file (with a ``Range`` header when a part is already on disk, so a killed download
 resumes where it stopped), and the result is checked against the Hub's sha256 (LFS) / git-sha1
@@ -12,25 +12,24 @@ becomes ``models/<name>`` only when every file is complete and verified.
 The app runs with ``HF_HUB_OFFLINE=1``; the download process alone is started with it off.
 
     job = start_download(DownloadRequest(repo_id="Qwen/Qwen2.5-0.5B-Instruct", endpoint="https://hf-mirror.com"))
-    wait_download(job.job_id).state   # "completed"
+    wait_download(job.job_id).status   # "completed" (a cancelled download ends "stopped")
 """
 from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import sys
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import ClassVar
 
-from core import workspace
+from core import jobs, workspace
 from core.errors import UserError
 
 SOURCES = ("hf", "modelscope")
-LIVE_STATES = ("queued", "running")
-REQUEST_FILE, STATUS_FILE, LOG_FILE = "request.json", "status.json", "download.log"
+REQUEST_FILE, STATUS_FILE, LOG_FILE = "request.json", jobs.STATUS_FILE, "download.log"
 PARTS_DIR = ".parts"  # inside the partial folder: files still arriving
 DISK_MARGIN_BYTES = 256 * 2 ** 20  # keep this much free beyond the download itself
 PROGRESS_INTERVAL_S = 0.5
@@ -66,14 +65,15 @@ class DownloadRequest:
         return DownloadRequest(repo_id, self.source, endpoint, (self.revision or "main").strip(), name, patterns)
 
 
-@dataclass
-class DownloadStatus:
+@dataclass(kw_only=True)
+class DownloadStatus(jobs.JobStatus):
+    """status: queued | running | completed | failed | stopped (cancelled; the files so far are kept)."""
+
+    ID_FIELD: ClassVar[str] = "job_id"
+    LOG_FILE: ClassVar[str] = LOG_FILE
     job_id: str
-    name: str
-    repo_id: str
-    state: str = "queued"  # queued | running | completed | failed | cancelled
-    pid: int | None = None
-    pid_started: float | None = None
+    name: str = ""
+    repo_id: str = ""
     path: str = ""
     commit: str = ""
     files_total: int = 0
@@ -83,27 +83,26 @@ class DownloadStatus:
     resumed_bytes: int = 0  # already on disk when this attempt started
     speed_bps: float = 0.0
     eta_s: float | None = None
-    created: float = field(default_factory=time.time)
-    updated: float | None = None
-    finished: float | None = None
-    error: dict | None = None  # {"key", "params", "hint"}: a UserError to render in the reader's language
-
-    @property
-    def live(self) -> bool:
-        return self.state in LIVE_STATES
+    message: dict | None = None  # {"key", "params", "hint"}: the error (English in ``error``) in any language
 
     @property
     def progress(self) -> float:
         return min(1.0, self.bytes_done / self.bytes_total) if self.bytes_total else 0.0
 
     def user_error(self) -> UserError | None:
-        if not self.error:
-            return None
-        params = {k: v for k, v in (self.error.get("params") or {}).items() if k not in ("field", "hint")}
-        return UserError(self.error["key"], hint=self.error.get("hint"), **params)
+        if self.message:
+            params = {k: v for k, v in (self.message.get("params") or {}).items() if k not in ("field", "hint")}
+            return UserError(self.message["key"], hint=self.message.get("hint"), **params)
+        if self.error:  # unreadable status.json, or a verdict without a key
+            return UserError("err.models.download_failed", detail=self.error, hint="err.models.download_vanished.hint")
+        return None
 
-    def to_dict(self) -> dict:
-        return asdict(self)
+    def fail(self, err: UserError) -> None:
+        """Record ``err``: the key for any language, the English text for plain readers."""
+        self.status = "failed"
+        self.message = {"key": err.key, "hint": err.hint.key if err.hint is not None else None,
+                        "params": {k: v for k, v in err.params.items() if isinstance(v, (str, int, float))}}
+        self.error, self.hint = err.message.render("en"), err.hint.render("en") if err.hint is not None else None
 
 
 # --- where things are -------------------------------------------------------------------------
@@ -122,47 +121,24 @@ def partial_dir(name: str) -> Path:
     return workspace.models_dir() / f".{name}.partial"
 
 
-def read_status(job_id: str, reconcile: bool = True) -> DownloadStatus:
+def read_status(job_id: str) -> DownloadStatus:
+    """The download's status as it really is (a vanished process reads as failed); never writes."""
     folder = job_dir(job_id)
-    data = workspace.read_json(folder / STATUS_FILE)
-    if data is None:
+    if not folder.is_dir():
         raise UserError("err.models.download_unknown", job_id=job_id, hint="err.models.download_unknown.hint")
-    status = DownloadStatus(**{k: data[k] for k in DownloadStatus.__dataclass_fields__ if k in data})
-    if reconcile and status.live and status.pid:
-        from core.train.runs import process_alive
-
-        if not process_alive(status.pid, status.pid_started):
-            again = DownloadStatus(**{k: v for k, v in (workspace.read_json(folder / STATUS_FILE) or data).items()
-                                      if k in DownloadStatus.__dataclass_fields__})
-            if again.live:
-                again.state = "failed"
-                again.error = {"key": "err.models.download_vanished", "params": {"tail": log_tail(job_id, 3)},
-                               "hint": "err.models.download_vanished.hint"}
-                again.finished = time.time()
-                _write_status(folder, again)
-            status = again
-    return status
+    return jobs.reconcile(folder, jobs.read_status(folder, DownloadStatus), vanished=_vanished)
 
 
-def _write_status(folder: Path, status: DownloadStatus) -> None:
-    status.updated = time.time()
-    workspace.atomic_write_json(folder / STATUS_FILE, status.to_dict())
+def _vanished(status: DownloadStatus, tail: str, returncode: int | None) -> DownloadStatus:
+    verdict = replace(status)
+    verdict.fail(UserError("err.models.download_vanished", tail=" ".join(tail.splitlines()[-3:])[-300:],
+                           hint="err.models.download_vanished.hint"))
+    return verdict
 
 
 def list_downloads() -> list[DownloadStatus]:
-    found = []
-    for folder in sorted(downloads_dir().iterdir(), reverse=True):
-        if (folder / STATUS_FILE).is_file():
-            found.append(read_status(folder.name))
-    return found
-
-
-def log_tail(job_id: str, lines: int = 20) -> str:
-    try:
-        text = (job_dir(job_id) / LOG_FILE).read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return ""
-    return "\n".join(text.splitlines()[-lines:])
+    return [read_status(folder.name) for folder in sorted(downloads_dir().iterdir(), reverse=True)
+            if (folder / STATUS_FILE).is_file()]
 
 
 # --- starting, waiting, cancelling (the UI side) ----------------------------------------------
@@ -185,30 +161,19 @@ def start_download(request: DownloadRequest) -> DownloadStatus:
     folder.mkdir(parents=True)
     workspace.atomic_write_json(folder / REQUEST_FILE, asdict(request))
     status = DownloadStatus(job_id=job_id, name=request.name, repo_id=request.repo_id, path=str(target))
-    _write_status(folder, status)
-    env = dict(os.environ, HF_HUB_OFFLINE="0", PYTHONPATH=os.pathsep.join(
-        p for p in (str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")) if p))
-    with open(folder / LOG_FILE, "ab") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "core.models.download", str(folder)], cwd=PROJECT_ROOT,
-                                env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
-    _children[job_id] = proc
+    jobs.write_status(folder, status)
+    # The app runs offline (HF_HUB_OFFLINE=1); this job alone goes online.
+    env = {"HF_HUB_OFFLINE": "0", "PYTHONPATH": os.pathsep.join(
+        p for p in (str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")) if p)}
+    jobs.launch(folder, [sys.executable, "-m", "core.models.download", str(folder)], log_name=LOG_FILE, env=env,
+                cwd=PROJECT_ROOT)
     return status
-
-
-_children: dict[str, subprocess.Popen] = {}  # processes this UI started; polled so none stays a zombie
-
-
-def _reap() -> None:
-    for job_id, proc in list(_children.items()):
-        if proc.poll() is not None:
-            del _children[job_id]
 
 
 def wait_download(job_id: str, timeout: float | None = None, poll: float = 0.3) -> DownloadStatus:
     deadline = None if timeout is None else time.time() + timeout
     while True:
-        _reap()
+        jobs.reap()
         status = read_status(job_id)
         if not status.live or (deadline is not None and time.time() > deadline):
             return status
@@ -218,11 +183,7 @@ def wait_download(job_id: str, timeout: float | None = None, poll: float = 0.3) 
 def cancel_download(job_id: str) -> DownloadStatus:
     """Ask the download process to stop; what arrived stays in the partial folder for a later resume."""
     status = read_status(job_id)
-    if status.live and status.pid:
-        try:
-            os.kill(status.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
+    if status.live and jobs.signal_job(job_dir(job_id), status, signal.SIGTERM):
         status = wait_download(job_id, timeout=15)
     return status
 
@@ -247,7 +208,7 @@ def discard_download(job_id: str) -> None:
     status = read_status(job_id)
     if status.live:
         raise UserError("err.models.download_live", job_id=job_id, hint="err.models.download_live.hint")
-    if status.state != "completed":
+    if status.status != "completed":
         shutil.rmtree(partial_dir(status.name), ignore_errors=True)
     shutil.rmtree(job_dir(job_id), ignore_errors=True)
 
@@ -326,7 +287,7 @@ class _Progress:
             self.status.bytes_done, self.status.speed_bps = done, max(0.0, speed)
             left = self.status.bytes_total - done
             self.status.eta_s = left / speed if speed > 0 else None
-            _write_status(self.folder, self.status)
+            jobs.write_status(self.folder, self.status)
 
     def run(self) -> None:
         while not self.stop.wait(PROGRESS_INTERVAL_S):
@@ -363,7 +324,6 @@ def _hf_download(request: DownloadRequest, folder: Path, status: DownloadStatus,
     already = sum(min(on_disk(p), remote[p].size) for p in wanted)
     status.resumed_bytes = already
     _free_disk_check(staging, status.bytes_total - already)
-    status.state = "running"
     progress.write()
     headers = build_hf_headers(library_name="workbench")
     for path in wanted:
@@ -409,7 +369,6 @@ def _modelscope_download(request: DownloadRequest, status: DownloadStatus, progr
 
     staging = partial_dir(request.name)
     staging.mkdir(parents=True, exist_ok=True)
-    status.state = "running"
     progress.current = staging  # progress from the folder's size as files arrive
     progress.now_bytes = lambda: workspace.dir_size(staging)  # type: ignore[method-assign]
     progress.write()
@@ -423,12 +382,16 @@ def run_job(folder: Path) -> int:
     """The download process: fetch, verify, move into models/<name>; every outcome ends in status.json."""
     import shutil
 
+    try:
+        jobs.hold_lock(folder)  # first: one process per job folder
+    except jobs.JobBusy as busy:
+        print(busy, file=sys.stderr)
+        return 3
     request = DownloadRequest(**workspace.read_json(folder / REQUEST_FILE))
-    status = read_status(folder.name, reconcile=False)
-    import psutil
-
-    status.pid, status.pid_started = os.getpid(), psutil.Process().create_time()
-    _write_status(folder, status)
+    status = jobs.read_status(folder, DownloadStatus)
+    status.status, status.pid, status.pid_started = "running", os.getpid(), jobs.process_started(os.getpid())
+    status.started = time.time()
+    jobs.write_status(folder, status)
 
     def on_term(signum, frame):
         raise Cancelled()
@@ -449,39 +412,30 @@ def run_job(folder: Path) -> int:
         if target.exists():
             raise UserError("err.models.exists", name=request.name, hint="err.models.exists.hint")
         os.replace(staging, target)
-        status.state = "completed"
-        status.path = str(target)
+        status.status, status.path = "completed", str(target)
     except Cancelled:
-        status.state = "cancelled"
+        status.status = "stopped"
     except UserError as err:
-        status.state, status.error = "failed", _error_dict(err)
+        status.fail(err)
     except Exception as err:  # noqa: BLE001 - the job must always end with a status a page can show
         known = _hub_error(err, request)
-        status.state = "failed"
-        status.error = _error_dict(known) if known else {
-            "key": "err.models.download_failed", "params": {"detail": f"{type(err).__name__}: {err}"[:300]},
-            "hint": "err.models.download_vanished.hint"}
-        if not known:
+        if known is None:
             import traceback
 
             traceback.print_exc()
+        status.fail(known or UserError("err.models.download_failed", detail=f"{type(err).__name__}: {err}"[:300],
+                                       hint="err.models.download_vanished.hint"))
     finally:
         progress.stop.set()
         ticker.join(timeout=2)
-    if status.state == "completed":
+    if status.status == "completed":
         status.bytes_done = status.bytes_total
-    else:
-        status.bytes_done = progress.now_bytes() if request.source == "hf" else status.bytes_done
+    elif request.source == "hf":
+        status.bytes_done = progress.now_bytes()
     status.speed_bps, status.eta_s, status.finished = 0.0, None, time.time()
-    _write_status(folder, status)
-    print(f"download finished: {status.state}", flush=True)
-    return 0 if status.state in ("completed", "cancelled") else 1
-
-
-def _error_dict(err: UserError) -> dict:
-    hint = err.hint.key if err.hint is not None else None
-    return {"key": err.key, "params": {k: v for k, v in err.params.items() if isinstance(v, (str, int, float))},
-            "hint": hint}
+    jobs.write_status(folder, status)
+    print(f"download finished: {status.status}", flush=True)
+    return 0 if status.status in ("completed", "stopped") else 1
 
 
 if __name__ == "__main__":
