@@ -98,9 +98,8 @@ def test_crashed_server_is_reported(trained):
         time.sleep(0.2)
     os.kill(server.read_status(status.serve_id).pid, signal.SIGKILL)
     time.sleep(0.5)
-    server._reap()
     final = server.read_status(status.serve_id)
-    assert final.state == "failed" and final.error["key"] == "err.serve.crashed"
+    assert final.state == "failed" and final.message["key"] == "err.serve.crashed"
     assert "Serve page" in str(final.user_error())
     done = cli("serve", "check", status.serve_id, "--prompt", "hi", "--json")
     assert done.returncode == 2 and "is failed, not running" in done.stderr

@@ -146,7 +146,7 @@ def server_target() -> tuple[str, str] | None:
         return None
     options = [None] + targets
     return st.sidebar.selectbox(tr("serve.chat_target"), options, key="chat_server_target",
-                                format_func=lambda t: "—" if t is None else f"{t[1]} @ {t[0]}")
+                                persist_state=KEEP, format_func=lambda t: "—" if t is None else f"{t[1]} @ {t[0]}")
 
 
 def chat_with_server(target: tuple[str, str], settings) -> None:

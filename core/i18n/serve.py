@@ -48,6 +48,7 @@ TEXTS = {
     "serve.state.stopping": {"en": "stopping", "zh": "停止中"},
     "serve.state.stopped": {"en": "stopped", "zh": "已停止"},
     "serve.state.failed": {"en": "failed", "zh": "失败"},
+    "serve.state.unreadable": {"en": "unreadable", "zh": "无法读取"},
     "serve.chat_target": {"en": "Talk to a running server instead", "zh": "改为与运行中的服务对话"},
     # errors
     "err.serve.unknown": {"en": "Unknown server {serve_id!r}.", "zh": "未知的服务“{serve_id}”。"},

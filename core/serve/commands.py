@@ -12,7 +12,7 @@ from core.cli import command
 def _payload(status) -> dict:
     out = {"serve_id": status.serve_id, "url": status.url, "engine": status.engine, "models": status.models,
            "status": status.state}
-    if status.error:
+    if status.user_error() is not None:
         out["error"] = str(status.user_error())
     return out
 

@@ -1,7 +1,8 @@
 """Start, find, stop and check OpenAI-compatible servers (the UI and CLI side; the process is worker.py).
 
-A server is a job folder ``workspace/serve/<serve_id>/`` (request.json, status.json, serve.log) and
-one process started in its own session, so it outlives the page and a restart of the UI. Engines:
+A server is a core.jobs background job: a folder ``workspace/serve/<serve_id>/`` (request.json,
+status.json, serve.log) and one process started by the one launcher, holding the folder's lock, so it
+outlives the page and a restart of the UI. Engines:
 
 - ``transformers``: ``transformers serve`` (in our venv; CPU or GPU). It serves model folders, so a
   checkpoint is first merged into ``exports/serve-<run>-<checkpoint>-<hash>`` (cached by the
@@ -21,18 +22,18 @@ import ipaddress
 import os
 import signal
 import socket
-import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import ClassVar
 
-from core import workspace
+from core import jobs, workspace
 from core.errors import UserError
 
 ENGINES = ("auto", "vllm", "transformers")
-LIVE_STATES = ("starting", "installing", "running", "stopping")
-REQUEST_FILE, STATUS_FILE, LOG_FILE = "request.json", "status.json", "serve.log"
+REQUEST_FILE, STATUS_FILE, LOG_FILE = "request.json", jobs.STATUS_FILE, "serve.log"
+STOP_FILE = "stop.requested"  # written by stop_server: a server killed after it is "stopped", not "failed"
 DEFAULT_PORT = 8000
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MERGE_PREFIX = "serve-"  # exports/serve-<adapter>-<hash>: merged copies made for transformers serve
@@ -49,26 +50,31 @@ class ServeRequest:
     gpus: list[str] = field(default_factory=list)
 
 
-@dataclass
-class ServeStatus:
+@dataclass(kw_only=True)
+class ServeStatus(jobs.JobStatus):
+    """status (core.jobs): queued -> running -> stopping -> stopped | failed. While running, ``phase``
+    says what it does (merging, installing vLLM, loading, serving) and ``ready`` when it first answered."""
+
+    ID_FIELD: ClassVar[str] = "serve_id"
+    LOG_FILE: ClassVar[str] = LOG_FILE
     serve_id: str
-    engine: str
-    host: str
-    port: int
-    models: list[str]
-    state: str = "starting"  # starting | installing | running | stopping | stopped | failed
-    pid: int | None = None
-    pid_started: float | None = None
-    detail: str = ""  # what it is doing now (merging, installing vLLM step 2/3, loading)
-    created: float = field(default_factory=time.time)
-    updated: float | None = None
+    engine: str = ""
+    host: str = "127.0.0.1"
+    port: int = 0
+    models: list[str] = field(default_factory=list)
+    phase: str = ""  # merging | installing | loading | serving
+    detail: str = ""  # e.g. which checkpoint is being merged, the vLLM install step
     ready: float | None = None
-    finished: float | None = None
-    error: dict | None = None  # {"key", "params", "hint"}
+    message: dict | None = None  # {"key", "params", "hint"}: the error (English in ``error``) in any language
 
     @property
-    def live(self) -> bool:
-        return self.state in LIVE_STATES
+    def state(self) -> str:
+        """What the pages and the CLI call it: starting | installing | running | stopping | stopped | failed."""
+        if self.status == "queued":
+            return "starting"
+        if self.status == "running":
+            return "running" if self.ready else ("installing" if self.phase == "installing" else "starting")
+        return self.status
 
     @property
     def url(self) -> str:
@@ -76,12 +82,20 @@ class ServeStatus:
         return f"http://{host}:{self.port}/v1"
 
     def user_error(self) -> UserError | None:
-        if not self.error:
-            return None
-        return UserError(self.error["key"], hint=self.error.get("hint"), **(self.error.get("params") or {}))
+        if self.message:
+            return UserError(self.message["key"], hint=self.message.get("hint"), **(self.message.get("params") or {}))
+        if self.error:
+            return UserError("err.serve.crashed", tail=self.error, hint="err.serve.crashed.hint")
+        return None
+
+    def fail(self, err: UserError) -> None:
+        self.status = "failed"
+        self.message = {"key": err.key, "hint": err.hint.key if err.hint is not None else None,
+                        "params": {k: v for k, v in err.params.items() if isinstance(v, (str, int, float))}}
+        self.error, self.hint = err.message.render("en"), err.hint.render("en") if err.hint is not None else None
 
     def to_dict(self) -> dict:
-        return asdict(self) | {"url": self.url}
+        return super().to_dict() | {"url": self.url, "state": self.state}
 
 
 # --- folders ----------------------------------------------------------------------------------
@@ -97,33 +111,30 @@ def serve_dir(serve_id: str) -> Path:
 
 
 def write_status(status: ServeStatus) -> None:
-    status.updated = time.time()
-    workspace.atomic_write_json(serve_dir(status.serve_id) / STATUS_FILE, asdict(status))
+    """Only the server process writes its status (and the starter, its first one)."""
+    jobs.write_status(serve_dir(status.serve_id), status)
 
 
 def read_request(serve_id: str) -> ServeRequest:
     return ServeRequest(**workspace.read_json(serve_dir(serve_id) / REQUEST_FILE))
 
 
-def read_status(serve_id: str, reconcile: bool = True) -> ServeStatus:
+def read_status(serve_id: str) -> ServeStatus:
+    """The server's status as it really is (a vanished process reads as failed, or stopped if asked to); never writes."""
     folder = serve_dir(serve_id)
-    data = workspace.read_json(folder / STATUS_FILE)
-    if data is None:
+    if not folder.is_dir():
         raise UserError("err.serve.unknown", serve_id=serve_id, hint="err.serve.unknown.hint")
-    status = ServeStatus(**{k: data[k] for k in ServeStatus.__dataclass_fields__ if k in data})
-    if reconcile and status.live and status.pid:
-        from core.train.runs import process_alive
+    return jobs.reconcile(folder, jobs.read_status(folder, ServeStatus), vanished=_vanished)
 
-        if not process_alive(status.pid, status.pid_started):
-            again = workspace.read_json(folder / STATUS_FILE) or data
-            status = ServeStatus(**{k: again[k] for k in ServeStatus.__dataclass_fields__ if k in again})
-            if status.live:
-                status.state = "failed"
-                status.error = {"key": "err.serve.crashed", "params": {"tail": log_tail(serve_id, 5)},
-                                "hint": "err.serve.crashed.hint"}
-                status.finished = time.time()
-                write_status(status)
-    return status
+
+def _vanished(status: ServeStatus, tail: str, returncode: int | None) -> ServeStatus:
+    verdict = replace(status)
+    if (serve_dir(status.serve_id) / STOP_FILE).exists():
+        verdict.status = "stopped"
+    else:
+        verdict.fail(UserError("err.serve.crashed", tail=" ".join(tail.splitlines()[-3:])[-300:],
+                               hint="err.serve.crashed.hint"))
+    return verdict
 
 
 def list_servers() -> list[ServeStatus]:
@@ -263,67 +274,46 @@ def start_server(request: ServeRequest) -> ServeStatus:
     status = ServeStatus(serve_id=serve_id, engine=request.engine, host=request.host, port=request.port,
                          models=[base_name] + request.adapters)
     write_status(status)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (str(PROJECT_ROOT), os.environ.get("PYTHONPATH", ""))
-                                                      if p))
-    with open(folder / LOG_FILE, "ab") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "core.serve.worker", str(folder)], cwd=PROJECT_ROOT, env=env,
-                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
-    _children[serve_id] = proc
+    env = {"PYTHONPATH": os.pathsep.join(p for p in (str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")) if p)}
+    jobs.launch(folder, [sys.executable, "-m", "core.serve.worker", str(folder)], log_name=LOG_FILE, env=env,
+                cwd=PROJECT_ROOT)
     return status
-
-
-_children: dict[str, subprocess.Popen] = {}  # processes this UI started; polled so none stays a zombie
-
-
-def _reap() -> None:
-    for serve_id, proc in list(_children.items()):
-        if proc.poll() is not None:
-            del _children[serve_id]
 
 
 def wait_ready(serve_id: str, timeout: float = 600, poll: float = 0.3) -> ServeStatus:
     """Wait until the server answers (running) or ends (failed/stopped)."""
     deadline = time.time() + timeout
     while True:
-        _reap()
+        jobs.reap()
         status = read_status(serve_id)
-        if status.state in ("running", "failed", "stopped") or time.time() > deadline:
+        if status.state in ("running", "failed", "stopped", "unreadable") or time.time() > deadline:
             return status
         time.sleep(poll)
 
 
 def stop_server(serve_id: str, timeout: float = 30) -> ServeStatus:
-    """SIGTERM to the server process (it stops the engine and frees the port); SIGKILL if it hangs."""
+    """SIGTERM to the server's session (it stops the engine and frees the port); SIGKILL if it hangs.
+    Returns once the process is gone and its port is free."""
+    folder = serve_dir(serve_id)
     status = read_status(serve_id)
-    if not status.live or not status.pid:
+    if not status.live:
         return status
-    try:
-        os.killpg(status.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
-    from core.train.runs import process_alive
-
+    workspace.atomic_write_text(folder / STOP_FILE, f"{time.time()}\n")
+    jobs.signal_job(folder, status, signal.SIGTERM, group=True)
     deadline = time.time() + timeout
     while time.time() < deadline:
-        _reap()
+        jobs.reap()
         status = read_status(serve_id)
         # Done when the process is gone and the kernel has let go of its port (its other threads may
         # still be exiting for a moment after the main one became a zombie).
-        if not status.live and not process_alive(status.pid, status.pid_started) and port_free(status.host,
-                                                                                              status.port):
+        if not status.live and not jobs.process_alive(*jobs.job_process(folder, status)) and port_free(
+                status.host, status.port):
             return status
         time.sleep(0.1)
-    try:
-        os.killpg(status.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+    jobs.signal_job(folder, status, signal.SIGKILL, group=True)
     time.sleep(0.3)
-    _reap()
-    status = read_status(serve_id, reconcile=False)
-    if status.live:
-        status.state, status.finished = "stopped", time.time()
-        write_status(status)
-    return status  # killed: its sockets are closed by the kernel
+    jobs.reap()
+    return read_status(serve_id)  # killed: "stopped" (it was asked to), and the kernel closed its sockets
 
 
 # --- using a server ---------------------------------------------------------------------------

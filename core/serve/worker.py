@@ -5,8 +5,8 @@ own FastAPI app in this process, behind a small ASGI guard that (1) checks the A
 served names (``demo-tiny``, ``RUN/checkpoint-N``) to the model folders transformers loads, and (3)
 answers ``/v1/models`` with those names. Every model is loaded once before the state says
 ``running``. vllm engine: create its venv on first use, then run vLLM's OpenAI server as a child.
-SIGTERM stops the engine, frees the port and ends in state ``stopped``; any failure ends in
-``failed`` with the user's message and the log.
+It holds its folder's lock (core.jobs) for its whole life. SIGTERM stops the engine, frees the port
+and ends in ``stopped``; any failure ends in ``failed`` with the user's message and the log.
 """
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from core import jobs
 from core.errors import UserError
 from core.serve import server
 
@@ -117,10 +118,10 @@ def run_transformers(request: server.ServeRequest, status: server.ServeStatus) -
     base = resolve_model(request.model)
     names = {status.models[0]: str(base)}
     for spec in request.adapters:
-        status.detail = f"merging {spec}"
+        status.phase, status.detail = "merging", spec
         server.write_status(status)
         names[spec] = str(server.merged_for_serving(base, spec))
-    status.detail = "loading"
+    status.phase, status.detail = "loading", ""
     server.write_status(status)
 
     class GuardedConfig(uvicorn.Config):
@@ -138,7 +139,7 @@ def run_transformers(request: server.ServeRequest, status: server.ServeStatus) -
         _wait_http(f"{base_url}/models", {"Authorization": f"Bearer {request.api_key or 'none'}"}, 120,
                    alive=serving._thread.is_alive)
         _warm(base_url, list(names), request.api_key)
-        status.state, status.detail, status.ready = "running", "", time.time()
+        status.phase, status.detail, status.ready = "serving", "", time.time()
         server.write_status(status)
         print(f"serving {', '.join(names)} at {base_url}", flush=True)
         while serving._thread.is_alive():
@@ -156,11 +157,11 @@ def run_vllm(request: server.ServeRequest, status: server.ServeStatus, log_path:
     from core.train.runs import resolve_adapter
 
     def on_step(number: int, total: int, what: str) -> None:
-        status.state, status.detail = "installing", f"vLLM venv {number}/{total}: {what}"
+        status.phase, status.detail = "installing", f"{number}/{total}: {what}"
         server.write_status(status)
 
     python = vllm_env.ensure_vllm_env(log_path, on_step)
-    status.state, status.detail = "starting", "loading"
+    status.phase, status.detail = "loading", ""
     server.write_status(status)
     adapters = {spec: resolve_adapter(spec) for spec in request.adapters}
     argv = vllm_env.vllm_command(python, resolve_model(request.model), status.models[0], adapters,
@@ -174,7 +175,7 @@ def run_vllm(request: server.ServeRequest, status: server.ServeStatus, log_path:
     try:
         _wait_http(f"{status.url}/models", {"Authorization": f"Bearer {request.api_key or 'none'}"},
                    READY_TIMEOUT_S, alive=lambda: child.poll() is None)
-        status.state, status.detail, status.ready = "running", "", time.time()
+        status.phase, status.detail, status.ready = "serving", "", time.time()
         server.write_status(status)
         code = child.wait()
         raise UserError("err.serve.engine_exited", tail=f"vLLM exit code {code}; " + server.log_tail(status.serve_id, 3),
@@ -189,12 +190,16 @@ def run_vllm(request: server.ServeRequest, status: server.ServeStatus, log_path:
 
 
 def main(folder: Path) -> int:
-    import psutil
-
+    try:
+        jobs.hold_lock(folder)  # first: one process per server folder
+    except jobs.JobBusy as busy:
+        print(busy, file=sys.stderr)
+        return 3
     serve_id = folder.name
     request = server.read_request(serve_id)
-    status = server.read_status(serve_id, reconcile=False)
-    status.pid, status.pid_started = os.getpid(), psutil.Process().create_time()
+    status = jobs.read_status(folder, server.ServeStatus)
+    status.status, status.phase = "running", "loading"
+    status.pid, status.pid_started, status.started = os.getpid(), jobs.process_started(os.getpid()), time.time()
     server.write_status(status)
 
     def on_term(signum, frame):
@@ -207,22 +212,19 @@ def main(folder: Path) -> int:
         else:
             run_transformers(request, status)
     except Stop:
-        status.state = "stopped"
+        status.status = "stopped"
     except UserError as err:
-        status.state = "failed"
-        status.error = {"key": err.key, "hint": err.hint.key if err.hint is not None else None,
-                        "params": {k: v for k, v in err.params.items() if isinstance(v, (str, int, float))}}
+        status.fail(err)
     except Exception as err:  # noqa: BLE001 - a server must always end with a status the page can show
         import traceback
 
         traceback.print_exc()
-        status.state = "failed"
-        status.error = {"key": "err.serve.crashed", "params": {"tail": f"{type(err).__name__}: {err}"[:300]},
-                        "hint": "err.serve.crashed.hint"}
-    status.finished, status.detail = time.time(), ""
+        status.fail(UserError("err.serve.crashed", tail=f"{type(err).__name__}: {err}"[:300],
+                              hint="err.serve.crashed.hint"))
+    status.finished, status.phase, status.detail = time.time(), "", ""
     server.write_status(status)
-    print(f"server finished: {status.state}", flush=True)
-    return 0 if status.state == "stopped" else 1
+    print(f"server finished: {status.status}", flush=True)
+    return 0 if status.status == "stopped" else 1
 
 
 if __name__ == "__main__":
