@@ -17,6 +17,7 @@ from core.errors import UserError
 from core.rag.prompting import DEFAULT_TEMPLATES, check_template, default_template
 from core.rag.retrieval import DEFAULT_K, Hit, RagSettings
 from ui.common import lang, show_user_error, tr
+from core.untrusted import inert_markdown
 from ui.state import KEEP
 
 ENABLED_KEY = "rag_enabled"
@@ -83,6 +84,6 @@ def show_sources(hits, *, expanded: bool = False) -> None:
         return
     with st.expander(tr("rag.sources", n=len(hits)), expanded=expanded):
         for rank, hit in enumerate(hits, 1):
-            st.markdown(f"**{tr('rag.source_line', rank=rank, name=hit.name or hit.source, chunk=hit.chunk, score=hit.score)}**")
-            st.caption(hit.source)
+            st.markdown(f"**{tr('rag.source_line', rank=rank, name=inert_markdown(hit.name or hit.source), chunk=hit.chunk, score=hit.score)}**")
+            st.caption(inert_markdown(hit.source))
             st.text(hit.text)
