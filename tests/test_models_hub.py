@@ -154,9 +154,8 @@ def test_full_disk(tmp_path, monkeypatch, hub):
 def test_disk_full_while_writing_is_explained():
     from core.models.download import DownloadRequest, _hub_error
 
-    err = _hub_error(OSError(28, "No space left on device", "/ws/models/x"), DownloadRequest("a/b"))
-    assert err.key == "err.models.disk_full_during" and "/ws/models/x" in str(err)
-    assert "磁盘已满" in err.text("zh")
+    err = _hub_error(OSError(28, "No space left on device", "/ws/models/x/model.safetensors"), DownloadRequest("a/b"))
+    assert err.key == "err.disk.full" and "/ws/models/x" in str(err) and "磁盘已满" in err.text("zh")
 
 
 def test_delete_refuses_outside_workspace(workbench_home, tiny_model_path, monkeypatch):

@@ -14,6 +14,7 @@ import pytest
 from compare_fixtures import ws  # noqa: F401 (fixture: demo-tiny + one trained run)
 
 ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow  # trains a run and starts servers
 
 
 def cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:

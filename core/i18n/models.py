@@ -111,8 +111,6 @@ TEXTS = {
     "err.models.disk_full.hint": {
         "en": "Free some space (delete unused models or exports), or download fewer files with a file filter.",
         "zh": "请清理空间（删除不用的模型或导出），或用文件过滤只下载部分文件。"},
-    "err.models.disk_full_during": {"en": "The disk filled up while downloading {path}.",
-                                    "zh": "下载 {path} 时磁盘已满。"},
     "err.models.no_files": {"en": "No file of {repo_id} matches {patterns}.",
                             "zh": "{repo_id} 中没有与 {patterns} 匹配的文件。"},
     "err.models.integrity": {"en": "These files do not match the hub's checksums: {files}.",

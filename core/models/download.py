@@ -251,9 +251,8 @@ def _hub_error(err: Exception, request: DownloadRequest) -> UserError | None:
     if isinstance(err, HfHubHTTPError):
         return UserError("err.models.hub_error", endpoint=where, detail=str(err).splitlines()[0][:200],
                          hint="err.models.no_network.hint")
-    if isinstance(err, OSError) and err.errno == 28:  # ENOSPC
-        return UserError("err.models.disk_full_during", path=str(getattr(err, "filename", "") or ""),
-                         hint="err.models.disk_full.hint")
+    if isinstance(err, OSError):  # a full disk (or another I/O error) while writing a file
+        return workspace.disk_error(err, getattr(err, "filename", None) or partial_dir(request.name))
     return None
 
 
@@ -411,7 +410,7 @@ def run_job(folder: Path) -> int:
         target = workspace.models_dir() / request.name
         if target.exists():
             raise UserError("err.models.exists", name=request.name, hint="err.models.exists.hint")
-        os.replace(staging, target)
+        workspace.atomic_replace_dir(staging, target)  # fsynced and swapped in under the folder's lock
         status.status, status.path = "completed", str(target)
     except Cancelled:
         status.status = "stopped"
