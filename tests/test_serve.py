@@ -189,3 +189,28 @@ def test_export_bundle(trained, tmp_path):
     assert f"model='{name}'" in snippet and snippet in readme
     again = cli("export", "bundle", "--model", "demo-tiny", "--adapter", trained.run_id, "--out", str(out), "--json")
     assert again.returncode == 2 and "exists and is not empty" in again.stderr
+
+
+def test_vllm_server_job_reports_a_failed_install(workbench_home, tiny_model_path, tmp_path):
+    """The vLLM path of the server process on a CPU: it goes to 'installing', then fails with the message."""
+    from dataclasses import asdict
+
+    from core import jobs, workspace
+    from core.serve import server
+
+    folder = server.serve_root() / "vllm-job"
+    folder.mkdir()
+    request = server.ServeRequest(model=str(tiny_model_path), engine="vllm", port=free_port())
+    workspace.atomic_write_json(folder / server.REQUEST_FILE, asdict(request))
+    jobs.write_status(folder, server.ServeStatus(serve_id="vllm-job", engine="vllm", port=request.port,
+                                                 models=["tiny"]))
+    env = dict(os.environ, PYTHONPATH=str(ROOT), WORKBENCH_VLLM_SPEC=str(tmp_path / "no-such-vllm.whl"))
+    with open(folder / server.LOG_FILE, "ab") as log:
+        done = subprocess.run([sys.executable, "-m", "core.serve.worker", str(folder)], cwd=ROOT, env=env,
+                              stdout=log, stderr=subprocess.STDOUT, timeout=300)
+    status = server.read_status("vllm-job")
+    assert done.returncode == 1 and status.state == "failed" and status.pid
+    assert status.message["key"] == "err.serve.vllm_install_failed"
+    assert "no-such-vllm.whl" in str(status.user_error()) and "--engine transformers" in str(status.user_error())
+    assert (workbench_home / ".venvs" / "vllm" / "bin" / "python").is_file()
+    assert "pip install" in server.log_tail("vllm-job")
