@@ -37,7 +37,7 @@ def test_compare_typed_prompts_with_references(ws):
     frames = at.dataframe
     assert len(frames) == 2  # scores per model + answers side by side
     answers = frames[1].value
-    assert list(answers.columns)[:3] == ["prompt", "reference", "base"] and len(answers) == 2
+    assert list(answers.columns)[:3] == ["Prompt", "Reference", "base"] and len(answers) == 2
     assert "BLEU" in frames[0].value.columns
     assert at.get("plotly_chart")
     assert at.get("download_button")

@@ -131,7 +131,7 @@ def test_registry_lists_workspace_and_model_dirs(workbench_home, tiny_model_path
 
 
 def test_tokenize_masks_only_assistant_turns(tiny_model_path):
-    from core.models.loading import load_tokenizer
+    from core.models.checks import load_tokenizer
     from core.train.tokenize import tokenize_row
 
     tok = load_tokenizer(tiny_model_path)
@@ -171,7 +171,7 @@ def test_cli_models_and_demo_model(workbench_home):
 
 
 def test_tokenize_passes_tool_schemas_to_the_template(tiny_model_path):
-    from core.models.loading import load_tokenizer
+    from core.models.checks import load_tokenizer
     from core.train.tokenize import tokenize_row
 
     tok = load_tokenizer(tiny_model_path)

@@ -6,7 +6,7 @@ import streamlit as st
 
 from core.errors import UserError
 from core.units import human_size
-from ui.common import show_user_error, tr
+from ui.common import message_text, show_user_error, tr
 from ui.state import KEEP
 
 ZIP_KEY = "cmp_zip"  # (adapter path, file name, bytes)
@@ -48,7 +48,7 @@ def export_tab(models, groups) -> None:
         bar = st.progress(0.0)
         try:
             result = E.merge_adapter(base, ref.path, name=name, dtype=dtype, max_shard_size=shard,
-                                     overwrite=overwrite, progress=lambda f, m: bar.progress(f, text=m))
+                                     overwrite=overwrite, progress=lambda f, m: bar.progress(f, text=message_text(m)))
             st.session_state[EXPORT_KEY] = result.to_dict()
         except UserError as err:
             show_user_error(err)
@@ -65,7 +65,7 @@ def export_tab(models, groups) -> None:
         bar = st.progress(0.0)
         try:
             data = E.adapter_zip_bytes(ref.path, include_training_state=state,
-                                       progress=lambda f, m: bar.progress(f, text=m))
+                                       progress=lambda f, m: bar.progress(f, text=message_text(m)))
             st.session_state[ZIP_KEY] = (ref.path, E.adapter_zip_name(Path(ref.path)), data)
         except UserError as err:
             show_user_error(err)

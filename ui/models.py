@@ -60,7 +60,7 @@ def model_picker(key: str, label: str) -> str | None:
     """A select box of local models; offers to build demo-tiny when there is none."""
     from core.models.demo import ensure_demo_model
     from core.models.registry import list_models
-    from ui.common import tr
+    from ui.common import message_text, tr
 
     models = list_models()
     if not models:
@@ -70,7 +70,7 @@ def model_picker(key: str, label: str) -> str | None:
                 with st.spinner("…"):
                     ensure_demo_model()
             except (UserError, OSError) as err:
-                st.error(str(err))
+                st.error(message_text(err))
             st.rerun()
         return None
     names = [m.name for m in models]

@@ -15,7 +15,7 @@ import streamlit as st
 from core.data import importer, shape, stats, store
 from core.data.formats import EXPORT_FORMATS
 from core.errors import UserError
-from ui.common import flash, show_flash, page_start, show_user_error, tr
+from ui.common import flash, lang, show_flash, page_start, show_user_error, tr
 from ui.common import show_untrusted
 from ui.assistant_tab import render_assistant_tab
 from ui.state import KEEP, kept_tabs
@@ -35,7 +35,8 @@ PAGE_SIZE = 50
 
 def _reason(bad) -> str:
     text = tr(f"datasets.reason.{bad.code}")
-    return f"{text}: {bad.detail}" if bad.detail else text
+    detail = bad.detail_text(lang())
+    return f"{text}: {detail}" if detail else text
 
 
 def _note(note: dict) -> str:

@@ -14,6 +14,7 @@ from core.errors import UserError
 from core.i18n import Msg
 from core.train import config as train_config
 from core.train import runs
+from core.train.failures import localize as localize_failure
 from core.units import human_duration, human_size
 from ui import train_form
 from ui.common import flash, lang, page_start, show_flash, show_user_error, tr
@@ -54,10 +55,10 @@ def show_run(run_id: str) -> None:
         st.info(tr("train.queued", reason=s.queue_reason or tr("train.queue_starting")))
     if s.parent:
         st.caption(tr("train.resumed_from", parent=s.parent))
-    if s.status == "failed":
-        st.error(f"{s.error or tr('train.failed_unknown')}")
+    if s.status in ("failed", "unreadable"):
+        st.error(localize_failure(s.error, lang()) or tr('train.failed_unknown'))
         if s.hint:
-            st.warning(f"{tr('train.what_to_try')}: {s.hint}")
+            st.warning(f"{tr('train.what_to_try')}: {localize_failure(s.hint, lang())}")
     elif s.status == "completed":
         st.success(tr("train.completed_msg"))
     elif s.status == "stopped":

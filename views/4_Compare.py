@@ -14,7 +14,7 @@ import time
 import streamlit as st
 
 from core.errors import UserError
-from ui.common import page_start, show_user_error, tr
+from ui.common import message_text, page_start, show_user_error, tr
 from core.untrusted import inert_html, inert_markdown
 
 from ui.export_tab import export_tab
@@ -148,7 +148,7 @@ def pick_prompts(groups):
         rows = C.eval_split_rows(dataset, eval_ratio, split_seed)
         prompts = C.prompts_from_rows(rows, limit=limit)
         if not prompts:
-            raise UserError(f"The eval split of {dataset!r} holds no chat prompts.", field="dataset")
+            raise UserError("err.chat.eval_no_prompts", name=dataset, field="dataset")
         source_info = {"dataset": dataset, "eval_ratio": eval_ratio, "seed": split_seed, "rows": len(rows)}
         return prompts, (rows if want_loss else None), (source_info if want_loss else None)
     return from_dataset, want_loss
@@ -194,7 +194,7 @@ def run_comparison(model, quant, adapters, include_base, build_prompts, settings
         bar = st.progress(0.0, text=tr("compare.running", n=len(prompts), m=n_models))
         result = C.run_compare(lm, prompts, adapters, settings, include_base=include_base,
                                eval_rows=eval_rows, eval_source=eval_source,
-                               progress=lambda f, m: bar.progress(f, text=m))
+                               progress=lambda f, m: bar.progress(f, text=message_text(m)))
         bar.empty()
         C.save_result(result)
         st.session_state[RESULT_KEY] = result.to_dict()
@@ -218,7 +218,8 @@ def show_results(result) -> None:
         st.caption(tr("compare.saved", paths=", ".join(result.saved)))
     show_metrics(result)
     st.markdown(f"#### {tr('compare.answers')}")
-    st.dataframe(result.table(), hide_index=True, width="stretch", key="cmp_table")
+    answers = result.table().rename(columns={c: tr(f"table.col.{c}") for c in ("prompt", "reference")})
+    st.dataframe(answers, hide_index=True, width="stretch", key="cmp_table")
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(result.created))
     st.download_button(tr("compare.download_csv"), result.to_csv_bytes(), file_name=f"compare-{stamp}.csv",
                        mime="text/csv", key="cmp_download_csv")
@@ -234,7 +235,8 @@ def show_metrics(result) -> None:
     if not result.has_references:
         st.info(tr("compare.no_references"))
     shown = table[["model", "step"] + present + ["seconds"]].rename(
-        columns={m: tr(f"compare.metric_{m}") for m in present})
+        columns={**{m: tr(f"compare.metric_{m}") for m in present},
+                 **{c: tr(f"table.col.{c}") for c in ("model", "step", "seconds")}})
     st.dataframe(shown, hide_index=True, width="stretch", key="cmp_metrics")
     best = best_checkpoints(result)
     if best:

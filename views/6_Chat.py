@@ -11,7 +11,7 @@ import threading
 import streamlit as st
 
 from core.errors import UserError
-from ui.common import page_start, show_user_error, tr
+from ui.common import message_text, page_start, show_user_error, tr
 from ui.common import show_untrusted, stream_untrusted
 from ui.models import get_loaded_model, is_loaded, model_picker, unload_all
 from ui.rag_panel import rag_settings, show_sources
@@ -74,7 +74,7 @@ def retrieve_passages(rag, prompt: str):
     try:
         return retrieve(rag, prompt)
     except UserError as err:
-        st.warning(tr("chat.rag_unavailable", error=err))
+        st.warning(tr("chat.rag_unavailable", error=message_text(err)))
         return []
 
 
@@ -101,10 +101,10 @@ def stream_into(history: list[dict], lm, adapter_path, settings, rag, hits) -> N
 
     stop = threading.Event()
     pieces: list[str] = []
-    state = {"finished": False, "recorded": False}
+    state = {"finished": False, "recorded": False, "failed": False}
 
     def record() -> None:
-        if state["recorded"]:
+        if state["recorded"] or state["failed"]:  # an error is shown as one, never as a reply cut off by Stop
             return
         state["recorded"] = True
         text = "".join(pieces)
@@ -121,19 +121,27 @@ def stream_into(history: list[dict], lm, adapter_path, settings, rag, hits) -> N
                 pieces.append(piece)
                 yield piece
             state["finished"] = True
-        finally:  # also runs when a Stop click interrupts this script run
+        except Exception:
+            state["failed"] = True
+            raise
+        finally:
             stop.set()
             record()
 
+    stream = tokens()
     with st.chat_message("assistant"):
         try:
-            stream_untrusted(tokens())
+            stream_untrusted(stream)
         except UserError as err:
             show_user_error(err)
         except Exception as err:  # noqa: BLE001 - a generation failure must not break the page
             st.error(tr("chat.error", error=f"{type(err).__name__}: {err}"))
-        if not state["recorded"]:  # failed before the first token: keep user/assistant alternation
-            history.pop()
+        finally:
+            # A Stop click interrupts the streaming in THIS pane: close the stream now, so generation
+            # ends and this pane (not a later one, not after the rerun) is marked as stopped.
+            stream.close()
+            if not state["recorded"]:  # failed, or stopped before it began: keep user/assistant alternation
+                history.pop()
         if hits:
             show_sources(hits)
 
@@ -209,6 +217,13 @@ def main() -> None:
     stop_slot = st.empty()  # a click on Stop interrupts this run; the button goes once answers are done
     stop_slot.button(tr("chat.stop"), key="chat_stop", type="secondary")
     try:
+        answer_all(prompt, panes, columns, model, quant, adapter_path, settings, rag)
+    finally:  # also after an error: no Stop button stays behind
+        stop_slot.empty()
+
+
+def answer_all(prompt, panes, columns, model, quant, adapter_path, settings, rag) -> None:
+    try:
         lm = get_loaded_model(model, quant)
         if adapter_path:
             lm.attach(adapter_path)
@@ -226,7 +241,6 @@ def main() -> None:
             with st.chat_message("user"):
                 show_untrusted(prompt)
             stream_into(history, lm, adapters[pane], settings, rag, hits)
-    stop_slot.empty()
 
 
 main()

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.errors import UserError
+from core.i18n import Msg
 
 MAX_ROWS = 1_000_000  # beyond this the file is gigabytes of one sentence: certainly a typo
 
@@ -43,39 +44,41 @@ class AssistantSpec:
     def resolved(self) -> tuple[list[str], str]:
         preset = PRESETS.get(self.lang)
         if preset is None:
-            raise UserError(f"Unknown language {self.lang!r}; use zh or en.", field="lang")
+            raise UserError("err.data.assistant_lang", lang=self.lang, field="lang")
         questions = [q.strip() for q in (self.questions or preset["questions"]) if q and q.strip()]
         return questions, (self.answer_template or preset["answer"])
 
     def field_errors(self, lang: str = "en") -> dict[str, str]:
         """Invalid fields with messages in ``lang`` (texts live in core/i18n/assistant.py)."""
-        from core.i18n import t
+        return {name: msg.render(lang) for name, msg in self.field_messages().items()}
 
-        errs = {}
+    def field_messages(self) -> dict[str, Msg]:
+        """Invalid fields with their (untranslated) messages; the first one is what ``generate`` raises."""
+        errs: dict[str, Msg] = {}
         if not self.name.strip():
-            errs["name"] = t("assistant.err.name", lang)
+            errs["name"] = Msg("assistant.err.name")
         if not self.author.strip():
-            errs["author"] = t("assistant.err.author", lang)
+            errs["author"] = Msg("assistant.err.author")
         if not 1 <= self.n <= MAX_ROWS:
-            errs["n"] = t("assistant.err.n", lang, max=f"{MAX_ROWS:,}")
+            errs["n"] = Msg("assistant.err.n", max=f"{MAX_ROWS:,}")
         if self.lang not in PRESETS:
-            errs["lang"] = t("assistant.err.lang", lang)
+            errs["lang"] = Msg("assistant.err.lang")
             return errs
         questions, answer = self.resolved()
         if not questions:
-            errs["questions"] = t("assistant.err.questions", lang)
+            errs["questions"] = Msg("assistant.err.questions")
         try:
             answer.format(name="x", author="y")
         except (KeyError, IndexError, ValueError):
-            errs["answer_template"] = t("assistant.err.placeholders", lang)
+            errs["answer_template"] = Msg("assistant.err.placeholders")
         if not answer.strip():
-            errs["answer_template"] = t("assistant.err.answer_empty", lang)
+            errs["answer_template"] = Msg("assistant.err.answer_empty")
         return errs
 
 
 def generate_assistant_rows(spec: AssistantSpec) -> list[dict]:
     """N canonical rows cycling through the question phrasings (raises UserError on bad settings)."""
-    errs = spec.field_errors()
+    errs = spec.field_messages()
     if errs:
         field, message = next(iter(errs.items()))
         raise UserError(message, field=field)

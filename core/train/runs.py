@@ -30,6 +30,7 @@ from typing import ClassVar
 
 from core import jobs, workspace
 from core.errors import UserError
+from core.i18n import Msg
 
 CONFIG_FILE = "config.json"
 STATUS_FILE = jobs.STATUS_FILE
@@ -146,7 +147,7 @@ def read_status(run_id: str, reconcile: bool = True) -> RunStatus:
     With ``reconcile``, a live state whose process is gone reads as failed (in memory: nothing is written)."""
     folder = run_dir(run_id)
     if not folder.is_dir():
-        raise UserError(f"Unknown run {run_id!r}.", hint="See `python -m core runs` for the list.")
+        raise UserError("err.train.unknown_run", run_id=run_id, hint="err.train.unknown_run.hint")
     status = jobs.read_status(folder, RunStatus)
     return jobs.reconcile(folder, status, _vanished) if reconcile else status
 
@@ -282,20 +283,21 @@ def resolve_adapter(spec: str) -> Path:
         return path.resolve()
     run_id, _, sub = spec.partition("/")
     if not workspace.is_safe_name(run_id) or not (workspace.runs_dir() / run_id).is_dir():
-        raise UserError(f"Unknown run {run_id!r}.", hint="See `python -m core runs` for the list.")
+        raise UserError("err.train.unknown_run", run_id=run_id, hint="err.train.unknown_run.hint")
     if not sub:
         if has_final_adapter(run_id):
             return run_dir(run_id) / FINAL_ADAPTER
         checkpoints = list_checkpoints(run_id)
         if not checkpoints:
-            raise UserError(f"Run {run_id!r} has no adapter or checkpoint yet.")
+            raise UserError("err.train.no_adapter", run_id=run_id)
         return run_dir(run_id) / checkpoints[-1]
     if sub == FINAL_ADAPTER and has_final_adapter(run_id):
         return run_dir(run_id) / FINAL_ADAPTER
     if sub in list_checkpoints(run_id):
         return run_dir(run_id) / sub
     available = ", ".join(list_checkpoints(run_id) + ([FINAL_ADAPTER] if has_final_adapter(run_id) else []))
-    raise UserError(f"Run {run_id!r} has no checkpoint {sub!r}.", hint=f"Available: {available or 'none'}.")
+    raise UserError("err.train.no_checkpoint_named", run_id=run_id, sub=sub,
+                    hint="err.train.available", available=available or Msg("err.train.none"))
 
 
 def read_metrics(run_id: str) -> list[dict]:
