@@ -15,12 +15,14 @@ from ui.common import lang, page_start, tr
 from ui.quick_start import quick_start
 
 PAGES = [
+    ("views/7_Models.py", "nav.models", ":material/deployed_code:", "models"),
     ("views/1_Datasets.py", "nav.datasets", ":material/dataset:", "datasets"),
     ("views/2_Train.py", "nav.train", ":material/model_training:", "train"),
     ("views/3_Monitor.py", "nav.monitor", ":material/monitoring:", "monitor"),
     ("views/4_Compare.py", "nav.compare", ":material/compare:", "compare"),
     ("views/5_Knowledge.py", "nav.knowledge", ":material/library_books:", "knowledge"),
     ("views/6_Chat.py", "nav.chat", ":material/chat:", "chat"),
+    ("views/8_Serve.py", "nav.serve", ":material/api:", "serve"),
 ]
 
 

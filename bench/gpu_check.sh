@@ -85,6 +85,8 @@ step compare python -m core compare --model llama-0.5b --adapters $CKPTS --eval-
 
 if python -m core serve --help >/dev/null 2>&1 && python -c "import vllm" >/dev/null 2>&1; then
     step serve python -m core serve start --engine vllm --model llama-0.5b --adapter "$RUN_ID" --wait --json
+    SERVE_ID=$(python -c "import json,sys; print(json.load(open(sys.argv[1])).get('serve_id',''))" "$STEPS_DIR/serve.out" 2>/dev/null)
+    [ -n "$SERVE_ID" ] && step serve_stop python -m core serve stop "$SERVE_ID" --json
 else
     echo '{"available": false, "reason": "not available: `python -m core serve` or vLLM is missing here"}' >"$STEPS_DIR/serve.out"
     echo '{"rc": null, "seconds": 0}' >"$STEPS_DIR/serve.rc"
