@@ -248,3 +248,43 @@ def test_highlight_marks_the_matching_sentences_and_keeps_the_text():
     assert [marked for _, marked in pieces] == [False, True, False]
     assert retrieval.highlight("天很蓝。雅鲁藏布江从这里流过。", "雅鲁藏布江")[1] == ("雅鲁藏布江从这里流过。", True)
     assert not any(m for _, m in retrieval.highlight("Nothing relevant here.", "zebra"))
+
+
+def test_knowledge_page_modes_retrieval_test_and_sync(workbench_home, tmp_path):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    folder = tmp_path / "follow"
+    folder.mkdir()
+    (folder / "a.txt").write_text("The Quarle Sound light is kept by Jory Pascoe. <b>Bold</b> claims.",
+                                  encoding="utf-8")
+    store.create_kb("page", tiny_embedder(tmp_path / "emb"), chunk_size=100, overlap=10)
+    page = str(Path(__file__).resolve().parents[1] / "views" / "5_Knowledge.py")
+    at = AppTest.from_file(page, default_timeout=180)
+    at.run()
+    assert not at.exception
+    assert any("bge-m3" in str(c.value) for c in at.caption)          # the note on Chinese embedders
+
+    at.text_input(key="kb_sync_folder_page").input(str(folder))
+    at.button(key="kb_sync_now").click().run()
+    assert not at.exception
+    assert any("1 added" in str(s.value) for s in at.success)
+
+    at.radio(key="kb_mode").set_value("lexical")
+    at.text_input(key="kb_query").input("Who keeps Quarle Sound?")
+    at.button(key="FormSubmitter:kb_search_form-Search").click().run()
+    assert not at.exception
+    body = " ".join(h.proto.body for h in at.get("html"))
+    assert "<mark" in body and "Jory Pascoe" in body
+    assert "&lt;b&gt;Bold&lt;/b&gt;" in body and "<b>" not in body    # document text is escaped
+    assert any("words #1" in str(c.value) for c in at.caption)
+
+    at.text_area(key="kb_test_cases").input("Who keeps Quarle Sound? | Jory Pascoe\nnot a case")
+    at.button(key="FormSubmitter:kb_test_form-Run the test").click().run()
+    assert not at.exception and any("Line 2" in str(e.value) for e in at.error)
+    at.text_area(key="kb_test_cases").input("Who keeps Quarle Sound? | Jory Pascoe")
+    at.button(key="FormSubmitter:kb_test_form-Run the test").click().run()
+    assert not at.exception
+    recall = {m.label: m.value for m in at.metric if "recall@" in m.label}
+    assert recall["words (BM25): recall@5"] == "100%" and len(recall) == 3

@@ -113,11 +113,9 @@ def add_tab(name: str) -> None:
                 if ev.stage == "reading":
                     status.caption(tr("knowledge.progress_reading", i=i, n=n, path=ev.path))
                     bar.progress(ev.file_index / n)
-                elif ev.stage == "embedding":
-                    status.caption(tr("knowledge.progress_embedding", i=i, n=n, path=ev.path,
-                                      done=ev.done, total=ev.total))
-                    part = ev.done / ev.total if ev.total else 0.0
-                    bar.progress(min(1.0, (ev.file_index + part) / n))
+                elif ev.stage == "embedding":   # one pass over the chunks of every file
+                    status.caption(tr("knowledge.progress_embedding_all", done=ev.done, total=ev.total))
+                    bar.progress(ev.done / ev.total if ev.total else 0.0)
                 elif ev.result is not None:
                     r = ev.result
                     line = f"{r.path}: {r.chunks} {tr('knowledge.col_chunks').lower()}" if not r.error \
@@ -329,7 +327,8 @@ def sync_tab(name: str) -> None:
         bar = st.progress(0.0)
 
         def on_progress(ev: IngestProgress) -> None:
-            bar.progress(min(1.0, (ev.file_index + (ev.done / ev.total if ev.total else 0)) / max(ev.file_count, 1)))
+            if ev.stage == "embedding":
+                bar.progress(ev.done / ev.total if ev.total else 0.0)
 
         try:
             report = sync.sync_folder(name, folder.strip() or None, progress=on_progress)
@@ -337,6 +336,7 @@ def sync_tab(name: str) -> None:
             show_user_error(err)
             return
         st.session_state[SYNC_RESULT] = (name, report.to_dict())
+        st.rerun()   # the counts above change
     if b2.button(tr("knowledge.sync_save"), key="kb_sync_save"):
         try:
             sync.set_schedule(name, folder.strip(), int(every))

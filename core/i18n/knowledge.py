@@ -68,9 +68,9 @@ TEXTS = {
         "zh": "请先选择要上传的文件，或填写服务器路径。",
     },
     "knowledge.progress_reading": {"en": "[{i}/{n}] Reading {path}", "zh": "[{i}/{n}] 读取 {path}"},
-    "knowledge.progress_embedding": {
-        "en": "[{i}/{n}] Embedding {path}: {done}/{total} chunks",
-        "zh": "[{i}/{n}] 向量化 {path}：{done}/{total} 块",
+    "knowledge.progress_embedding_all": {
+        "en": "Embedding the new chunks: {done}/{total}",
+        "zh": "正在向量化新文本块：{done}/{total}",
     },
     "knowledge.progress_done": {"en": "[{i}/{n}] Done {path}", "zh": "[{i}/{n}] 完成 {path}"},
     "knowledge.ingest_summary": {

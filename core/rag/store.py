@@ -438,6 +438,10 @@ def ingest(name: str, items: Iterable, *, embedder: str | None = None,
     Returns:
         An IngestReport: per file its chunk count or the reason it was skipped.
     A file already in the base (same source) is skipped when unchanged and replaced otherwise.
+
+    All files are read and chunked first, then every new chunk is embedded in one pass sorted
+    by length (``Embedder.encode``), so batches are full and barely padded however the chunks
+    are spread over files; the "embedding" progress then counts the chunks of all files.
     """
     import numpy as np
 
@@ -450,7 +454,8 @@ def ingest(name: str, items: Iterable, *, embedder: str | None = None,
     files = _expand(items)
     by_source = {d["source"]: d for d in kb.documents}
     results: list[FileResult] = []
-    new_docs, new_rows, new_vectors, replaced = [], [], [], set()
+    new_docs, new_rows, replaced = [], [], set()
+    embedded: list[tuple[int, SourceFile, FileResult]] = []   # files whose chunks wait for embedding
 
     def report(i, src, stage, done=0, total=0, result=None):
         if progress:
@@ -476,9 +481,6 @@ def ingest(name: str, items: Iterable, *, embedder: str | None = None,
                 result.chunks, result.note = old["chunks"], "unchanged, already in the knowledge base"
             else:
                 chunks = chunking.chunk_text(loaded.text, size, ovl)
-                report(i, src, "embedding", 0, len(chunks))
-                vectors = emb.encode([c.text for c in chunks],
-                                     progress=lambda d, t: report(i, src, "embedding", d, t))
                 doc_id = uuid.uuid4().hex[:12]
                 if old is not None:
                     replaced.add(old["id"])
@@ -492,7 +494,6 @@ def ingest(name: str, items: Iterable, *, embedder: str | None = None,
                 new_docs.append(doc)
                 new_rows.extend({"doc": doc_id, "pos": c.index, "text": c.text, "start": c.start,
                                  "end": c.end} for c in chunks)
-                new_vectors.append(vectors)
                 result.chunks = len(chunks)
         except UserError as err:
             result.error = str(err)
@@ -501,9 +502,22 @@ def ingest(name: str, items: Iterable, *, embedder: str | None = None,
             result.error = f"Could not read this file ({type(err).__name__}: {err})."
         result.seconds = round(time.time() - t0, 3)
         results.append(result)
-        report(i, src, "done", result=result)
+        if result.error is None and result.note != "unchanged, already in the knowledge base":
+            embedded.append((i, src, result))
+        else:
+            report(i, src, "done", result=result)
 
-    added = sum(len(v) for v in new_vectors)
+    added = len(new_rows)
+    if embedded:
+        last, last_src, _ = embedded[-1]
+        report(last, last_src, "embedding", 0, added)
+        t0 = time.time()
+        fresh = emb.encode([row["text"] for row in new_rows],
+                           progress=lambda d, t: report(last, last_src, "embedding", d, t))
+        share = (time.time() - t0) / max(added, 1)   # embedding time, shared out by chunks
+        for i, src, result in embedded:
+            result.seconds = round(result.seconds + share * result.chunks, 3)
+            report(i, src, "done", result=result)
     if new_docs:
         old_vectors = _all_vectors(kb)
         if replaced:
@@ -513,7 +527,6 @@ def ingest(name: str, items: Iterable, *, embedder: str | None = None,
             kb.meta["documents"] = [d for d in kb.documents if d["id"] not in replaced]
         kb.meta["documents"].extend(new_docs)
         kb.chunks.extend(new_rows)
-        fresh = np.vstack(new_vectors) if new_vectors else np.zeros((0, emb.dim), dtype="float32")
         index_type = index_type_for(kb.meta["index_choice"], len(kb.chunks))
         if replaced or kb.index is None or index_type != kb.meta.get("index_type"):
             kb.index = build_index(np.vstack([old_vectors, fresh]), index_type)
