@@ -3,7 +3,7 @@ mode, query latency per mode at 10k / 100k chunks.
 
     cd /work/main && . .venv/bin/activate
     HF_HUB_OFFLINE=1 PYTHONPATH=/work/main python bench/bench_rag.py [--sizes 10000 100000] [--queries 100]
-                                                                    [--ratio-chunks 512]
+                                                                    [--ratio-chunks 512] [--wiki PATH]
 
 1. Embedding speed, both loops in this one run on the same chunk texts (the first
    ``--ratio-chunks`` chunks of /work/shared/datasets/peer/wiki_demo.txt, default 500/80 chunks,
@@ -59,6 +59,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--ratio-chunks", type=int, default=512)
+    parser.add_argument("--wiki", type=Path, default=WIKI, help="the peer Wikipedia text")
     args = parser.parse_args()
 
     import numpy as np
@@ -73,7 +74,7 @@ def main() -> None:
     result["model_load_s"] = round(time.perf_counter() - t0, 2)
 
     # 1. the two embedding loops on the same texts
-    text = loaders.load_file(WIKI).text
+    text = loaders.load_file(args.wiki).text
     texts = [c.text for c in chunking.chunk_text(text)][: args.ratio_chunks]
     timings = {"previous": [], "new": []}
     vectors = {}
@@ -95,10 +96,10 @@ def main() -> None:
     # 2. the real ingest of the whole file
     store.create_kb("wiki")
     t0 = time.perf_counter()
-    report = store.ingest("wiki", [WIKI])
+    report = store.ingest("wiki", [args.wiki])
     ingest_s = time.perf_counter() - t0
     kb = store.load_kb("wiki")
-    result["ingest"] = {"chars": WIKI.stat().st_size, "chunks": report.chunks, "seconds": round(ingest_s, 1),
+    result["ingest"] = {"chars": args.wiki.stat().st_size, "chunks": report.chunks, "seconds": round(ingest_s, 1),
                         "chunks_per_s": round(report.chunks / ingest_s, 1)}
     print(f"ingest: {report.chunks} chunks in {ingest_s:.1f} s = {report.chunks / ingest_s:.1f} chunks/s", flush=True)
 
