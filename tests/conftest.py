@@ -37,3 +37,18 @@ def peer_data() -> Path:
     if not PEER_DATA.exists():
         pytest.skip("shared/datasets/peer not present")
     return PEER_DATA
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say loudly at the end when the browser tests were skipped: a green run without them has
+    not checked a single page in a real browser (CI sets BROWSER_TESTS=required instead)."""
+    from tests.browser import SKIP_REASON_PREFIX
+
+    reasons = {str(report.longrepr[2]) for report in terminalreporter.stats.get("skipped", [])
+               if isinstance(report.longrepr, tuple) and SKIP_REASON_PREFIX in str(report.longrepr[2])}
+    if reasons:
+        terminalreporter.write_sep("!", "BROWSER TESTS DID NOT RUN", red=True, bold=True)
+        for reason in sorted(reasons):
+            terminalreporter.write_line(reason.replace("Skipped: ", ""), red=True)
+        terminalreporter.write_line("Install them with: apt-get install chromium chromium-driver fonts-noto-cjk "
+                                    "(BROWSER_TESTS=required turns this into a failure)", red=True)

@@ -13,6 +13,7 @@ import streamlit as st
 from core.errors import UserError
 from core.train import metrics, runs
 from ui.common import page_start, show_user_error, tr
+from ui.state import KEEP
 
 RUNS_KEY = "monitor_runs"
 EMA_KEY = "monitor_ema"
@@ -88,7 +89,7 @@ def charts(selected: list[str], smoothing: float) -> None:
             probe_run = selected[0]
         if len(selected) > 1:
             probe_run = st.selectbox(tr("common.run"), selected, index=selected.index(probe_run),
-                                     key=PROBE_RUN_KEY)
+                                     key=PROBE_RUN_KEY, persist_state=KEEP)
         probes_panel(probe_run)
 
 
@@ -107,9 +108,9 @@ def main() -> None:
     else:
         st.session_state[RUNS_KEY] = [r for r in st.session_state[RUNS_KEY] if r in run_ids]
     c1, c2 = st.columns([3, 1])
-    selected = c1.multiselect(tr("monitor.runs"), run_ids, key=RUNS_KEY,
+    selected = c1.multiselect(tr("monitor.runs"), run_ids, key=RUNS_KEY, persist_state=KEEP,
                               format_func=lambda r: f"{r} ({tr('train.state.' + statuses[r].status)})")
-    smoothing = c2.slider(tr("monitor.smoothing"), 0.0, 0.99, 0.6, 0.01, key=EMA_KEY, help=tr("monitor.smoothing_help"))
+    smoothing = c2.slider(tr("monitor.smoothing"), 0.0, 0.99, 0.6, 0.01, key=EMA_KEY, persist_state=KEEP, help=tr("monitor.smoothing_help"))
     if not selected:
         st.info(tr("monitor.pick_runs"))
         return

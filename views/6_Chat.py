@@ -13,6 +13,8 @@ import streamlit as st
 from core.errors import UserError
 from ui.common import page_start, show_user_error, tr
 from ui.models import get_loaded_model, is_loaded, model_picker, unload_all
+from ui.rag_panel import rag_settings, show_sources
+from ui.state import KEEP
 
 HISTORY_KEY = "chat_history"  # {"single": [...], "base": [...], "tuned": [...]}
 PANES_SINGLE, PANES_SIDE = ("single",), ("base", "tuned")
@@ -27,20 +29,20 @@ def sidebar():
 
     with st.sidebar:
         model = model_picker("chat_model", tr("common.model"))
-        quant = st.selectbox(tr("chat.quantization"), ["none", "4bit", "8bit"], key="chat_quant",
+        quant = st.selectbox(tr("chat.quantization"), ["none", "4bit", "8bit"], key="chat_quant", persist_state=KEEP,
                              format_func=lambda q: tr(f"chat.quant_{q}"))
-        mode = st.radio(tr("chat.mode"), ["single", "side"], key="chat_mode",
+        mode = st.radio(tr("chat.mode"), ["single", "side"], key="chat_mode", persist_state=KEEP,
                         format_func=lambda m: tr(f"chat.mode_{m}"))
         adapters = list_adapters()
         labels = {a.label: a.path for a in adapters}
         options = [""] + list(labels)
-        adapter_label = st.selectbox(tr("chat.adapter"), options, key="chat_adapter",
+        adapter_label = st.selectbox(tr("chat.adapter"), options, key="chat_adapter", persist_state=KEEP,
                                      format_func=lambda s: s or tr("chat.no_adapter"))
         if not adapters:
             st.caption(tr("chat.no_adapters_yet"))
         with st.expander(tr("chat.settings"), expanded=False):
             settings = generation_settings()
-        rag = rag_panel()
+        rag = rag_settings()
         if st.button(tr("chat.clear"), key="chat_clear"):
             st.session_state[HISTORY_KEY] = {"single": [], "base": [], "tuned": []}
             st.rerun()
@@ -54,22 +56,13 @@ def generation_settings():
     from core.chat.generate import GenerationSettings
 
     return GenerationSettings(
-        max_new_tokens=st.slider(tr("chat.max_new_tokens"), 16, 4096, 256, step=16, key="chat_max_new"),
-        temperature=st.slider(tr("chat.temperature"), 0.0, 2.0, 0.7, step=0.05, key="chat_temperature"),
-        top_p=st.slider(tr("chat.top_p"), 0.05, 1.0, 0.9, step=0.05, key="chat_top_p"),
-        top_k=st.slider(tr("chat.top_k"), 0, 200, 50, key="chat_top_k"),
-        repetition_penalty=st.slider(tr("chat.repetition_penalty"), 1.0, 2.0, 1.1, step=0.05, key="chat_rep"),
-        system=st.text_area(tr("chat.system"), "", key="chat_system", height=80),
+        max_new_tokens=st.slider(tr("chat.max_new_tokens"), 16, 4096, 256, step=16, key="chat_max_new", persist_state=KEEP),
+        temperature=st.slider(tr("chat.temperature"), 0.0, 2.0, 0.7, step=0.05, key="chat_temperature", persist_state=KEEP),
+        top_p=st.slider(tr("chat.top_p"), 0.05, 1.0, 0.9, step=0.05, key="chat_top_p", persist_state=KEEP),
+        top_k=st.slider(tr("chat.top_k"), 0, 200, 50, key="chat_top_k", persist_state=KEEP),
+        repetition_penalty=st.slider(tr("chat.repetition_penalty"), 1.0, 2.0, 1.1, step=0.05, key="chat_rep", persist_state=KEEP),
+        system=st.text_area(tr("chat.system"), "", key="chat_system", persist_state=KEEP, height=80),
     )
-
-
-def rag_panel():
-    """The knowledge-base switch (None when off or when the RAG part is unavailable)."""
-    try:
-        from ui.rag_panel import rag_settings
-    except ImportError:
-        return None
-    return rag_settings()
 
 
 def retrieve_passages(rag, prompt: str):
@@ -99,14 +92,6 @@ def show_history(history: list[dict]) -> None:
             st.markdown(message["content"])
             if message.get("sources"):
                 show_sources(message["sources"])
-
-
-def show_sources(hits) -> None:
-    try:
-        from ui.rag_panel import show_sources as render
-    except ImportError:
-        return
-    render(hits)
 
 
 def stream_into(history: list[dict], lm, adapter_path, settings, rag, hits) -> None:

@@ -14,10 +14,6 @@ TEXTS = {
     "datasets.tab_shape": {"en": "Shape", "zh": "加工"},
     "datasets.tab_manage": {"en": "Manage", "zh": "管理"},
     "datasets.tab_assistant": {"en": "Personal assistant", "zh": "个人助手"},
-    "datasets.assistant_missing": {
-        "en": "The personal-assistant generator is not installed yet.",
-        "zh": "个人助手生成器尚未安装。",
-    },
     "datasets.no_datasets": {
         "en": "No datasets yet. Import a file in the Import tab, or generate one in Personal assistant.",
         "zh": "还没有数据集。请在“导入”页导入文件，或在“个人助手”页生成一个。",

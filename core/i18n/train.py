@@ -12,6 +12,7 @@ TEXTS = {
     "train.state.completed": {"en": "completed", "zh": "已完成"},
     "train.state.failed": {"en": "failed", "zh": "失败"},
     "train.state.stopped": {"en": "stopped", "zh": "已停止"},
+    "train.state.unreadable": {"en": "unreadable", "zh": "无法读取"},
     "train.step": {"en": "Step", "zh": "步数"},
     "train.eta": {"en": "Time left", "zh": "剩余时间"},
     "train.devices": {"en": "Devices", "zh": "设备"},
