@@ -6,6 +6,7 @@ sentence-transformers model (tests/rag_samples.tiny_embedder) so they stay fast.
 """
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 
@@ -15,8 +16,7 @@ from core.errors import UserError
 from core.rag import lexical, retrieval, store, sync
 from tests.rag_samples import GBK_TEXT, tiny_embedder
 
-# Twelve lighthouses described alike: their meaning is the same, only the names tell them apart,
-# so dense retrieval mixes them up while the names (words) pin the right one.
+# Twelve lighthouses described alike, told apart by their names: documents for the bookkeeping tests.
 KEEPERS = [
     ("Varrow Point", "Agnes Varley"), ("Morrick Head", "Tobias Renn"), ("Skelda Rock", "Ilse Marten"),
     ("Carrow Ness", "Piet Lindqvist"), ("Dunmere Light", "Oona Falk"), ("Hollin Spit", "Bram Oster"),
@@ -31,30 +31,33 @@ def _lighthouse_text(place: str, keeper: str) -> str:
             f"Supply boats call at {place} once a fortnight when the sea allows.")
 
 
-@pytest.fixture()
-def lighthouses(workbench_home, tmp_path):
-    folder = tmp_path / "lighthouses"
+# Twelve spare parts whose codes are the same four digits in another order: to a sentence
+# embedding the codes look alike, so dense retrieval mixes the parts up, while the question
+# shares its one rare word, the code, with exactly one passage.
+PARTS = list(zip(["QZ" + "".join(p) for p in list(itertools.permutations("1478"))[:12]],
+                 ["port boiler room", "starboard boiler room", "aft pump room", "forward hold", "engine room",
+                  "galley", "bridge", "steering gear room", "ballast deck", "fuel store", "crane house",
+                  "windlass locker"]))
+
+
+def test_hybrid_beats_dense_where_the_answer_shares_words(workbench_home, tmp_path):
+    folder = tmp_path / "parts"
     folder.mkdir()
-    for i, (place, keeper) in enumerate(KEEPERS):
-        (folder / f"{i:02d}.txt").write_text(_lighthouse_text(place, keeper), encoding="utf-8")
-    store.create_kb("lights", chunk_size=400, overlap=40)
-    store.ingest("lights", [folder])
-    return store.load_kb("lights")
+    for i, (code, place) in enumerate(PARTS):
+        (folder / f"{i:02d}.txt").write_text(f"Spare part {code} is stored in the {place}, on the second shelf.",
+                                             encoding="utf-8")
+    store.create_kb("parts", chunk_size=200, overlap=20)
+    store.ingest("parts", [folder])
+    kb = store.load_kb("parts")
 
+    def recall(mode: str) -> float:
+        return sum(place in retrieval.search(kb, f"Where is {code} kept?", k=1, mode=mode)[0].text
+                   for code, place in PARTS) / len(PARTS)
 
-def _recall(kb, mode: str) -> float:
-    found = 0
-    for place, keeper in KEEPERS:
-        hits = retrieval.search(kb, f"Who keeps the light at {place}?", k=1, mode=mode)
-        found += keeper in hits[0].text
-    return found / len(KEEPERS)
-
-
-def test_hybrid_beats_dense_where_the_answer_shares_words(lighthouses):
-    dense, hybrid = _recall(lighthouses, "dense"), _recall(lighthouses, "hybrid")
-    assert hybrid == 1.0 and hybrid > dense, (dense, hybrid)
-    hit = retrieval.search(lighthouses, "Who keeps the light at Gault Reef?", k=3, mode="hybrid")[0]
-    assert "Sigrun Alby" in hit.text and hit.lexical_rank == 1 and hit.dense_rank is not None
+    dense, hybrid = recall("dense"), recall("hybrid")
+    assert hybrid == 1.0 and dense <= 0.75, (dense, hybrid)
+    hit = retrieval.search(kb, "Where is QZ1847 kept?", k=3, mode="hybrid")[0]
+    assert "QZ1847" in hit.text and hit.lexical_rank == 1 and hit.dense_rank is not None
     assert hit.mode == "hybrid" and -1 <= hit.score <= 1
 
 
@@ -235,9 +238,10 @@ def test_reranker_rescores_and_keeps_the_rank_before(workbench_home, tmp_path):
     assert err.value.key == "err.kb.reranker_missing"
 
 
-def test_unknown_mode_is_a_user_error(lighthouses):
+def test_unknown_mode_is_a_user_error(workbench_home, tmp_path):
+    store.create_kb("modes", tiny_embedder(tmp_path / "emb"))
     with pytest.raises(UserError) as err:
-        retrieval.search(lighthouses, "keeper", mode="fuzzy")
+        retrieval.search(store.load_kb("modes"), "keeper", mode="fuzzy")
     assert err.value.key == "err.kb.unknown_mode" and "hybrid, dense, lexical" in str(err.value)
 
 
