@@ -15,6 +15,20 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
+# Modules whose tests train a model, start torchrun or a server, or drive a browser: each takes
+# from several seconds to minutes on 2 cores. `./test.sh -m "not slow"` runs everything else.
+SLOW_MODULES = {
+    "test_e2e_assistant", "test_train_distributed", "test_train_packing", "test_train_queue",
+    "test_compare_run", "test_compare_page", "test_export_merge", "test_harness",
+}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.module.__name__.rsplit(".", 1)[-1] in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture()
 def workbench_home(tmp_path, monkeypatch) -> Path:
     """A fresh WORKBENCH_HOME for one test."""

@@ -5,7 +5,7 @@ import streamlit as st
 
 from core.data.assistant import PRESETS, AssistantSpec, generate_assistant_rows, save_assistant_dataset
 from core.errors import UserError
-from ui.common import lang, show_user_error, tr
+from ui.common import lang, show_user_error, show_untrusted, tr
 from ui.state import KEEP
 
 PRESET_KEY = "assistant_preset_lang"
@@ -49,7 +49,7 @@ def render_assistant_tab() -> None:
         for row in preview[:3]:
             for message in row["messages"]:
                 with st.chat_message(message["role"]):
-                    st.write(message["content"])
+                    show_untrusted(message["content"])
 
     if st.button(tr("assistant.generate"), type="primary", disabled=bool(errors), key="assistant_generate"):
         try:

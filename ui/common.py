@@ -16,6 +16,7 @@ import streamlit as st
 
 from core.errors import UserError
 from core.i18n import LANGUAGES, Msg, t
+from core.untrusted import inert_markdown
 
 LANG_KEY = "ui_lang"
 LANG_SELECT_KEY = "ui_lang_select"
@@ -103,9 +104,9 @@ def message_text(message) -> str:
 def show_user_error(err: Exception) -> None:
     """A user-caused error as a clear message (never a traceback)."""
     if isinstance(err, UserError):
-        st.error(message_text(err))
+        st.error(inert_markdown(message_text(err)))  # it may quote a file name or a row
     else:
-        st.error(f"{type(err).__name__}: {err}")
+        st.error(inert_markdown(f"{type(err).__name__}: {err}"))
 
 
 def flash(kind: str, message) -> None:
@@ -121,3 +122,23 @@ def show_flash() -> None:
     pending = st.session_state.pop(FLASH_KEY, None)
     if pending:
         getattr(st, pending[0])(message_text(pending[1]))
+
+
+def show_untrusted(text: str, empty: str = "") -> None:
+    """Text from outside — a dataset row, a model answer, a retrieved passage, a probe answer — as
+    Markdown that makes the browser fetch nothing (no images, no raw HTML: core.untrusted)."""
+    st.markdown(inert_markdown(text) if text and text.strip() else empty)
+
+
+def stream_untrusted(chunks) -> str:
+    """Stream a model answer into the page like ``show_untrusted``; returns the whole text.
+
+    (``st.write_stream`` would draw each partial answer as plain Markdown, images included.)
+    """
+    box = st.empty()
+    text = ""
+    for chunk in chunks:
+        text += chunk
+        box.markdown(inert_markdown(text) + " ▌")
+    box.markdown(inert_markdown(text))
+    return text

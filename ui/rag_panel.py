@@ -20,6 +20,7 @@ from core.errors import UserError
 from core.rag.prompting import DEFAULT_TEMPLATES, check_template, default_template
 from core.rag.retrieval import DEFAULT_K, DEFAULT_MODE, MODES, Hit, RagSettings, highlight
 from ui.common import lang, show_user_error, tr
+from core.untrusted import inert_markdown
 from ui.state import KEEP
 
 ENABLED_KEY = "rag_enabled"
@@ -116,7 +117,7 @@ def show_sources(hits, *, expanded: bool = False) -> None:
         return
     with st.expander(tr("rag.sources", n=len(hits)), expanded=expanded):
         for rank, hit in enumerate(hits, 1):
-            st.markdown(f"**{tr('rag.source_line', rank=rank, name=hit.name or hit.source, chunk=hit.chunk, score=hit.score)}**")
-            st.caption(tr("rag.source_position", source=hit.source, first=hit.first, last=hit.last,
+            st.markdown(f"**{tr('rag.source_line', rank=rank, name=inert_markdown(hit.name or hit.source), chunk=hit.chunk, score=hit.score)}**")
+            st.caption(tr("rag.source_position", source=inert_markdown(hit.source), first=hit.first, last=hit.last,
                           start=hit.start, end=hit.end) + " · " + rank_caption(hit))
             show_passage(hit.text, hit.query)

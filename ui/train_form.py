@@ -115,7 +115,8 @@ def on_save_preset() -> None:
     from core.train import presets
 
     try:
-        name = presets.save_preset(st.session_state.get(K + "preset_name", ""), config_from_widgets())
+        name = presets.save_preset(st.session_state.get(K + "preset_name", ""), config_from_widgets(),
+                                   overwrite=bool(st.session_state.get(K + "preset_overwrite")))
         flash("success", Msg("train.preset_saved", name=name))
     except UserError as err:
         flash("error", err)
@@ -282,3 +283,4 @@ def save_preset_row() -> None:
     c1.button(tr("train.save_preset"), key="train_save_preset", on_click=on_save_preset)
     field(c2, "text_input", "preset_name", tr("train.preset_name"), label_visibility="collapsed",
           placeholder=tr("train.preset_name"))
+    c2.checkbox(tr("train.preset_overwrite"), key=K + "preset_overwrite")  # not kept across pages

@@ -16,6 +16,7 @@ from core.data import importer, shape, stats, store
 from core.data.formats import EXPORT_FORMATS
 from core.errors import UserError
 from ui.common import flash, show_flash, page_start, show_user_error, tr
+from ui.common import show_untrusted
 from ui.assistant_tab import render_assistant_tab
 from ui.state import KEEP, kept_tabs
 
@@ -71,6 +72,9 @@ def _analyze(source: str, mapping: dict | None = None) -> None:
         if upload is None:
             st.warning(tr("datasets.need_file"))
             return
+        from core.limits import check_upload
+
+        check_upload(upload.name, upload.size)  # a message about this file, before it is parsed
         report = importer.analyze_bytes(upload.getvalue(), upload.name, options)
         report.source = upload.name
     else:
@@ -237,7 +241,7 @@ def _conversation(row: dict) -> None:
             if msg["role"] == "tool":
                 st.code(msg["content"], language=None, wrap_lines=True)
             else:
-                st.markdown(msg["content"])
+                show_untrusted(msg["content"])
     if row.get("tools"):
         with st.expander(tr("datasets.tools_in_row")):
             st.json(row["tools"])
@@ -356,9 +360,10 @@ def shape_tab(infos: list[store.DatasetInfo]) -> None:
     split_name = c1.selectbox(tr("datasets.pick"), names, key="ds_split_name", persist_state=KEEP)
     ratio = c2.slider(tr("datasets.eval_ratio"), 0.01, 0.5, 0.1, 0.01, key="ds_split_ratio", persist_state=KEEP)
     seed = c3.number_input(tr("datasets.seed"), 0, 2**31 - 1, 42, key="ds_split_seed", persist_state=KEEP)
+    split_overwrite = st.checkbox(tr("datasets.split_overwrite", name=split_name), key="ds_split_overwrite")
     if st.button(tr("datasets.split_go"), key="ds_split_go"):
         try:
-            train, ev = shape.split_dataset(split_name, float(ratio), int(seed), overwrite=True)
+            train, ev = shape.split_dataset(split_name, float(ratio), int(seed), overwrite=split_overwrite)
         except UserError as err:
             show_user_error(err)
         else:
@@ -386,12 +391,14 @@ def shape_tab(infos: list[store.DatasetInfo]) -> None:
         total = c1.number_input(tr("datasets.mix_total"), 0, 100_000_000, 0, step=1000, key="ds_mix_total", persist_state=KEEP)
         output = c2.text_input(tr("datasets.mix_output"), value="mix", key="ds_mix_output", persist_state=KEEP)
         mix_seed = c3.number_input(tr("datasets.seed"), 0, 2**31 - 1, 42, key="ds_mix_seed", persist_state=KEEP)
+        mix_overwrite = st.checkbox(tr("datasets.overwrite"), key="ds_mix_overwrite")
         if st.button(tr("datasets.mix_go"), key="ds_mix_go"):
             try:
                 sources = [shape.MixSource(str(r["name"]), float(r["weight"] or 0), float(r["repeat"] or 0),
                                            bool(r["allow_repeat"])) for r in edited.to_dict("records")]
                 importer.check_dataset_name(output)
-                info, _ = shape.mix_datasets(sources, output, int(total) or None, int(mix_seed), overwrite=True)
+                info, _ = shape.mix_datasets(sources, output, int(total) or None, int(mix_seed),
+                                             overwrite=mix_overwrite)
             except UserError as err:
                 show_user_error(err)
             else:

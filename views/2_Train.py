@@ -54,7 +54,7 @@ def show_run(run_id: str) -> None:
         st.info(tr("train.queued", reason=s.queue_reason or tr("train.queue_starting")))
     if s.parent:
         st.caption(tr("train.resumed_from", parent=s.parent))
-    if s.status == "failed":
+    if s.status in ("failed", "unreadable"):
         st.error(f"{s.error or tr('train.failed_unknown')}")
         if s.hint:
             st.warning(f"{tr('train.what_to_try')}: {s.hint}")

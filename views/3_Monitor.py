@@ -13,6 +13,7 @@ import streamlit as st
 from core.errors import UserError
 from core.train import metrics, runs
 from ui.common import page_start, show_user_error, tr
+from core.untrusted import inert_markdown
 from ui.state import KEEP
 
 RUNS_KEY = "monitor_runs"
@@ -52,9 +53,9 @@ def probes_panel(run_id: str) -> None:
         st.caption(tr("monitor.no_probes"))
         return
     for prompt, answers in table.items():
-        st.markdown(f"**{tr('monitor.prompt')}:** {prompt}")
+        st.markdown(f"**{tr('monitor.prompt')}:** {inert_markdown(prompt)}")
         for step, answer in reversed(answers[-6:]):
-            st.markdown(f"`{tr('monitor.step')} {step}` {answer.strip() or tr('monitor.empty_answer')}")
+            st.markdown(f"`{tr('monitor.step')} {step}` {inert_markdown(answer.strip()) or tr('monitor.empty_answer')}")
         if len(answers) > 6:
             with st.expander(tr("monitor.all_answers", n=len(answers))):
                 st.dataframe([{"step": s, "answer": a} for s, a in answers], hide_index=True, width="stretch")

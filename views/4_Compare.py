@@ -15,6 +15,7 @@ import streamlit as st
 
 from core.errors import UserError
 from ui.common import page_start, show_user_error, tr
+from core.untrusted import inert_html, inert_markdown
 
 from ui.export_tab import export_tab
 from ui.models import get_loaded_model, unload_all
@@ -118,6 +119,9 @@ def pick_prompts(groups):
         def from_file():
             if upload is None:
                 raise UserError(tr("compare.file_needed"), field="prompts")
+            from core.limits import check_upload
+
+            check_upload(upload.name, upload.size)
             return C.parse_prompt_file(upload.getvalue(), upload.name), None, None
         return from_file, False
     from core.data.store import list_datasets
@@ -275,7 +279,7 @@ def highlighted(base_text: str, text: str) -> str:
         return f"<i>{html.escape(tr('compare.empty_answer'))}</i>"
     parts = []
     for piece, changed in diff_segments(base_text, text):
-        escaped = html.escape(piece)
+        escaped = inert_html(piece)
         parts.append(f"<mark style='background:#ffe08a;padding:0 1px'>{escaped}</mark>" if changed else escaped)
     return "<div style='white-space:pre-wrap;line-height:1.5'>" + "".join(parts) + "</div>"
 
@@ -299,9 +303,9 @@ def show_per_prompt(result) -> None:
     if item.reference:
         against = st.radio(tr("compare.highlight_against"), ["base", "reference"], horizontal=True,
                            key="cmp_against", persist_state=KEEP, format_func=lambda a: tr(f"compare.against_{a}"))
-    st.markdown(f"**{html.escape(item.prompt)}**")
+    st.markdown(f"**{inert_markdown(item.prompt)}**")
     if item.reference:
-        st.caption(f"{tr('compare.reference')}: {item.reference}")
+        st.caption(f"{tr('compare.reference')}: {inert_markdown(item.reference)}")
     labels = result.labels
     first = result.answers.get(labels[0], [""] * (i + 1))
     anchor = item.reference if against == "reference" else (first[i] if i < len(first) else "")
@@ -315,7 +319,7 @@ def show_per_prompt(result) -> None:
                 line += f" · BLEU {s['bleu']:.1f} · ROUGE-L {s['rouge_l']:.3f} · EM {s['exact_match']:.0f}"
             st.markdown(line)
             if label == labels[0] and against == "base":
-                st.markdown(f"<div style='white-space:pre-wrap'>{html.escape(text) or tr('compare.empty_answer')}</div>",
+                st.markdown(f"<div style='white-space:pre-wrap'>{inert_html(text) or tr('compare.empty_answer')}</div>",
                             unsafe_allow_html=True)
             else:
                 st.markdown(highlighted(anchor, text), unsafe_allow_html=True)

@@ -14,6 +14,7 @@ from pathlib import Path
 import streamlit as st
 
 from core.errors import UserError
+from core.untrusted import inert_markdown
 from core.rag import chunking, loaders, store
 from core.rag.store import INDEX_CHOICES, IngestProgress, SourceFile
 from ui.common import flash, lang, show_flash, page_start, show_user_error, tr
@@ -263,7 +264,7 @@ def search_tab(name: str, info: store.KbInfo) -> None:
         hit = retrieval.Hit.from_dict(data)
         with st.container(border=True):
             st.markdown("**" + tr("knowledge.hit_header", rank=rank, score=hit.score,
-                                  name=hit.name or hit.source, chunk=hit.chunk) + "**")
+                                  name=inert_markdown(hit.name or hit.source), chunk=hit.chunk) + "**")
             st.caption(rank_caption(hit))
             if hit.last > hit.first:
                 st.caption(tr("knowledge.hit_span", first=hit.first, last=hit.last))

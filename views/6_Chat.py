@@ -12,6 +12,7 @@ import streamlit as st
 
 from core.errors import UserError
 from ui.common import page_start, show_user_error, tr
+from ui.common import show_untrusted, stream_untrusted
 from ui.models import get_loaded_model, is_loaded, model_picker, unload_all
 from ui.rag_panel import rag_settings, show_sources
 from ui.state import KEEP
@@ -89,7 +90,7 @@ def model_messages(history: list[dict], rag, hits) -> list[dict]:
 def show_history(history: list[dict]) -> None:
     for message in history:
         with st.chat_message(message["role"]):
-            st.markdown(message["content"])
+            show_untrusted(message["content"])
             if message.get("sources"):
                 show_sources(message["sources"])
 
@@ -126,7 +127,7 @@ def stream_into(history: list[dict], lm, adapter_path, settings, rag, hits) -> N
 
     with st.chat_message("assistant"):
         try:
-            st.write_stream(tokens())
+            stream_untrusted(tokens())
         except UserError as err:
             show_user_error(err)
         except Exception as err:  # noqa: BLE001 - a generation failure must not break the page
@@ -186,7 +187,7 @@ def main() -> None:
         history.append({"role": "user", "content": prompt})
         with column:
             with st.chat_message("user"):
-                st.markdown(prompt)
+                show_untrusted(prompt)
             stream_into(history, lm, adapters[pane], settings, rag, hits)
     stop_slot.empty()
 

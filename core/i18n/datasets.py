@@ -76,6 +76,8 @@ TEXTS = {
     "datasets.preview_good": {"en": "First good rows", "zh": "前几条有效数据"},
     "datasets.name": {"en": "Dataset name", "zh": "数据集名称"},
     "datasets.overwrite": {"en": "Replace a dataset with this name", "zh": "覆盖同名数据集"},
+    "datasets.split_overwrite": {"en": "Replace {name}-train and {name}-eval if they exist",
+                                 "zh": "若 {name}-train 和 {name}-eval 已存在则覆盖"},
     "datasets.save_good": {"en": "Save {n} good rows", "zh": "保存 {n} 条有效数据"},
     "datasets.abort": {"en": "Abort", "zh": "放弃导入"},
     "datasets.aborted": {"en": "Import aborted. Nothing was saved.", "zh": "已放弃导入，没有保存任何内容。"},

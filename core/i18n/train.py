@@ -113,6 +113,7 @@ TEXTS = {
     "train.fix_fields": {"en": "{n} setting(s) need fixing: see the messages at the fields. Nothing was launched.",
                          "zh": "有 {n} 项设置需要修改，见各字段下的提示。未启动任何任务。"},
     "train.save_preset": {"en": "Save as preset", "zh": "保存为预设"},
+    "train.preset_overwrite": {"en": "Replace a saved preset with this name", "zh": "覆盖同名预设"},
     "train.preset_name": {"en": "Preset name", "zh": "预设名称"},
     "train.preset_saved": {"en": "Preset {name} saved.", "zh": "已保存预设 {name}。"},
     "train.cli_hint": {"en": "Same from a shell: python -m core train start --model … --dataset … --json",

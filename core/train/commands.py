@@ -24,7 +24,8 @@ def status_payload(run_id: str) -> dict:
             "total_steps": s.total_steps, "checkpoints": runs.list_checkpoints(run_id),
             "adapter": runs.has_final_adapter(run_id), "error": s.error, "hint": s.hint,
             "model": s.model, "dataset": s.dataset, "devices": s.devices, "processes": s.processes,
-            "parent": s.parent, "queue_reason": s.queue_reason, "eta_seconds": s.eta_seconds()}
+            "parent": s.parent, "queue_reason": s.queue_reason, "eta_seconds": s.eta_seconds(),
+            "log_tail": runs.log_tail(run_id, 20) if s.status == "failed" else ""}  # why, in the worker's words
 
 
 def _bool(text: str) -> bool:
@@ -152,13 +153,14 @@ def register(sub) -> None:
         from core.train import presets
 
         config = presets.config_from_run(args.from_run) if args.from_run else presets.load_preset(args.preset or "cpu-demo")
-        return {"preset": presets.save_preset(args.name, config)}
+        return {"preset": presets.save_preset(args.name, config, overwrite=args.overwrite)}
 
     p = command(tsub, "save-preset", save_preset, "save a preset from a run's settings or another preset")
     p.add_argument("name")
     group = p.add_mutually_exclusive_group(required=True)
     group.add_argument("--from-run")
     group.add_argument("--preset")
+    p.add_argument("--overwrite", action="store_true", help="replace a saved preset of the same name")
 
     def list_runs(args) -> dict:
         from core.train import launcher, runs

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core import workspace
+from core import jobs, workspace
 from core.errors import UserError
 from core.train import runs
 from core.train.config import PRESETS, TrainConfig
@@ -42,25 +42,33 @@ def load_preset(name: str) -> TrainConfig:
         return PRESETS[name]["config"]
     if not workspace.is_safe_name(name):
         raise UserError(f"Unknown preset {name!r}.", field="preset", hint=f"Choose one of: {', '.join(list_presets())}.")
-    data = workspace.read_json(presets_dir() / f"{name}.json")
-    if not isinstance(data, dict):
+    path = presets_dir() / f"{name}.json"
+    data = workspace.read_json(path)
+    if data is None and not path.is_file():
         raise UserError(f"Unknown preset {name!r}.", field="preset", hint=f"Choose one of: {', '.join(list_presets())}.")
-    return TrainConfig.from_dict(data.get("config", data))
+    settings = data.get("config", data) if isinstance(data, dict) else data
+    problem = "not valid JSON" if data is None else jobs.field_problem(TrainConfig, settings)
+    if problem:
+        raise UserError("err.train.preset_unreadable", field="preset", name=name, reason=problem,
+                        hint="err.train.preset_unreadable.hint")
+    return TrainConfig.from_dict(settings)
 
 
-def save_preset(name: str, config: TrainConfig) -> str:
-    """Save ``config``'s settings under ``name`` (atomic); built-in names are refused."""
-    name = (name or "").strip()
-    if not workspace.is_safe_name(name):
-        raise UserError(f"Invalid preset name {name!r}.", field="preset_name",
-                        hint="Use letters, digits, '_', '-' or '.'.")
+def save_preset(name: str, config: TrainConfig, *, overwrite: bool = False) -> str:
+    """Save ``config``'s settings under ``name`` (atomic); built-in names are refused, and a saved
+    preset of that name is replaced only with ``overwrite`` (checked and written under its lock)."""
+    name = workspace.check_name(name, "preset name")
     if name in PRESETS:
         raise UserError(f"{name!r} is a built-in preset.", field="preset_name", hint="Pick another name.")
     errors = {k: v for k, v in config.field_errors().items() if k not in ("model", "dataset")}
     if errors:
         field, message = next(iter(errors.items()))
         raise UserError(f"{field}: {message}", field=field)
-    workspace.atomic_write_json(presets_dir() / f"{name}.json", {"name": name, "config": config.preset_dict()})
+    path = presets_dir() / f"{name}.json"
+    with workspace.locked(path):
+        if path.exists() and not overwrite:
+            raise UserError("err.exists.preset", name=name, field="preset_name", hint="err.exists.hint")
+        workspace.atomic_write_json(path, {"name": name, "config": config.preset_dict()})
     return name
 
 
@@ -78,6 +86,9 @@ def config_from_run(run_id: str) -> TrainConfig:
     raw = runs.read_config(run_id)
     if not raw:
         raise UserError(f"Run {run_id!r} has no readable config.json.")
+    problem = jobs.field_problem(TrainConfig, raw)
+    if problem:
+        raise UserError("err.run.config_unreadable", run_id=run_id, reason=problem)
     config = TrainConfig.from_dict(raw)
     config.run_name = ""
     config.resume_from = ""
