@@ -92,8 +92,12 @@ def sync_folder(name: str, folder: str | Path | None = None, *,
     Returns what was added, updated, removed, and which files failed and why. The folder is
     remembered for later syncs.
     """
+    with workspace.locked(store.kb_dir(name), timeout=store.KB_LOCK_WAIT_S):  # one writer per base
+        return _sync_locked(name, _resolve_folder(name, folder), progress)
+
+
+def _sync_locked(name: str, path: Path, progress) -> SyncReport:
     started = time.time()
-    path = _resolve_folder(name, folder)
     kb = store.load_kb(name)
     report = SyncReport(folder=str(path))
     followed = {d["source"]: d for d in kb.documents if _inside(d["source"], path)}
