@@ -60,18 +60,29 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--ratio-chunks", type=int, default=512)
     parser.add_argument("--wiki", type=Path, default=WIKI, help="the peer Wikipedia text")
+    parser.add_argument("--reuse-home", type=Path, default=None,
+                        help="a WORKBENCH_HOME whose 'wiki' base an earlier run built: skip steps 1-2")
     args = parser.parse_args()
 
-    import numpy as np
-
-    os.environ["WORKBENCH_HOME"] = tempfile.mkdtemp(prefix="bench_rag_")
-    from core.rag import chunking, embeddings, lexical, loaders, retrieval, store
+    os.environ["WORKBENCH_HOME"] = str(args.reuse_home or tempfile.mkdtemp(prefix="bench_rag_"))
+    from core.rag import embeddings, store
 
     result = {"cpu_count": os.cpu_count(), "load_start": [round(x, 1) for x in os.getloadavg()]}
     t0 = time.perf_counter()
     emb = embeddings.get_embedder()
     emb.encode(["warm up"])
     result["model_load_s"] = round(time.perf_counter() - t0, 2)
+
+    if args.reuse_home is None:
+        embed_and_ingest(args, emb, result)
+    kb = store.load_kb("wiki")
+    measure_retrieval(args, emb, kb, result)
+
+
+def embed_and_ingest(args, emb, result: dict) -> None:
+    import numpy as np
+
+    from core.rag import chunking, loaders, store
 
     # 1. the two embedding loops on the same texts
     text = loaders.load_file(args.wiki).text
@@ -98,10 +109,15 @@ def main() -> None:
     t0 = time.perf_counter()
     report = store.ingest("wiki", [args.wiki])
     ingest_s = time.perf_counter() - t0
-    kb = store.load_kb("wiki")
     result["ingest"] = {"chars": args.wiki.stat().st_size, "chunks": report.chunks, "seconds": round(ingest_s, 1),
                         "chunks_per_s": round(report.chunks / ingest_s, 1)}
     print(f"ingest: {report.chunks} chunks in {ingest_s:.1f} s = {report.chunks / ingest_s:.1f} chunks/s", flush=True)
+
+
+def measure_retrieval(args, emb, kb, result: dict) -> None:
+    import numpy as np
+
+    from core.rag import lexical, retrieval, store
 
     # 3. recall@5 per mode
     questions = [json.loads(line) for line in QUESTIONS.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -140,34 +156,52 @@ def main() -> None:
         build_s = time.perf_counter() - t0
         big = store.KnowledgeBase(name="bench", path=Path("."), meta=meta, chunks=rows, index=index,
                                   lexical=lexical_index)
+        real_encode_query = emb.encode_query
+        vectors_by_query = {q: real_encode_query(q) for q in set(queries)}
         for mode in retrieval.MODES:
             for q in queries[:5]:
                 retrieval.search(big, q, k=5, mode=mode)
-            total_ms = []
+            total_ms, embed_ms, search_ms = [], [], []
             for q in queries:
                 t0 = time.perf_counter()
                 retrieval.search(big, q, k=5, mode=mode)
-                total_ms.append((time.perf_counter() - t0) * 1000)
+                t1 = time.perf_counter()
+                real_encode_query(q)
+                t2 = time.perf_counter()
+                emb.encode_query = vectors_by_query.__getitem__   # the same search minus the model call
+                try:
+                    retrieval.search(big, q, k=5, mode=mode)
+                finally:
+                    del emb.encode_query
+                t3 = time.perf_counter()
+                total_ms.append((t1 - t0) * 1000)
+                embed_ms.append((t2 - t1) * 1000)
+                search_ms.append((t3 - t2) * 1000)
             entry = {"chunks": size, "index": index_type, "mode": mode, "faiss_build_s": round(build_s, 1),
                      "bm25_build_s": round(lexical_s, 1), "p50_ms": round(statistics.median(total_ms), 1),
-                     "p95_ms": round(percentile(total_ms, 95), 1), "load": round(os.getloadavg()[0], 1)}
+                     "p95_ms": round(percentile(total_ms, 95), 1),
+                     "embed_p50_ms": round(statistics.median(embed_ms), 1),
+                     "without_embedding_p50_ms": round(statistics.median(search_ms), 1),
+                     "load": round(os.getloadavg()[0], 1)}
             result["latency"].append(entry)
             print(json.dumps(entry), flush=True)
     result["load_end"] = [round(x, 1) for x in os.getloadavg()]
     out = ROOT / "bench" / "out"
     out.mkdir(parents=True, exist_ok=True)
     (out / "rag.json").write_text(json.dumps(result, indent=2))
-    e = result["embedding"]
-    print(f"\nembedding {e['chunks']} chunks: previous {e['previous_chunks_per_s']} chunks/s, new "
-          f"{e['new_chunks_per_s']} chunks/s = {e['ratio']}x; max |diff| {e['max_abs_diff']:.2e}")
+    e = result.get("embedding")
+    if e:
+        print(f"\nembedding {e['chunks']} chunks: previous {e['previous_chunks_per_s']} chunks/s, new "
+              f"{e['new_chunks_per_s']} chunks/s = {e['ratio']}x; max |diff| {e['max_abs_diff']:.2e}")
     print(f"load average start {result['load_start']}, end {result['load_end']}")
     print("\n| mode | recall@5 |\n|---|---|")
     for mode, recall in result["recall_at_5"].items():
         print(f"| {mode} | {recall} |")
-    print("\n| chunks | index | mode | query p50 ms | query p95 ms | load |")
-    print("|---|---|---|---|---|---|")
+    print("\n| chunks | index | mode | query p50 ms | p95 ms | query embedding p50 ms | search without it p50 ms | load |")
+    print("|---|---|---|---|---|---|---|---|")
     for e in result["latency"]:
-        print(f"| {e['chunks']:,} | {e['index']} | {e['mode']} | {e['p50_ms']} | {e['p95_ms']} | {e['load']} |")
+        print(f"| {e['chunks']:,} | {e['index']} | {e['mode']} | {e['p50_ms']} | {e['p95_ms']} | "
+              f"{e['embed_p50_ms']} | {e['without_embedding_p50_ms']} | {e['load']} |")
 
 
 if __name__ == "__main__":
