@@ -98,8 +98,8 @@ def show_passage(text: str, query: str) -> None:
 
 def rank_caption(hit: Hit) -> str:
     """"dense #2 · words #1" (and the rank before reranking), in the page language."""
-    none = tr("rag.rank_none")
-    parts = [tr("rag.rank_dense", rank=hit.dense_rank or none), tr("rag.rank_lexical", rank=hit.lexical_rank or none)]
+    parts = [tr("rag.rank_dense", rank=hit.dense_rank) if hit.dense_rank else tr("rag.rank_dense_none"),
+             tr("rag.rank_lexical", rank=hit.lexical_rank) if hit.lexical_rank else tr("rag.rank_lexical_none")]
     if hit.rerank_score is not None:
         parts.append(tr("rag.rank_rerank", before=hit.rank_before, score=hit.rerank_score))
     return " · ".join(parts)

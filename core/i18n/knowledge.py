@@ -284,7 +284,8 @@ TEXTS = {
     },
     "rag.rank_dense": {"en": "meaning #{rank}", "zh": "语义第 {rank} 名"},
     "rag.rank_lexical": {"en": "words #{rank}", "zh": "关键词第 {rank} 名"},
-    "rag.rank_none": {"en": "–", "zh": "–"},
+    "rag.rank_dense_none": {"en": "meaning: not in its top 50", "zh": "语义：不在前 50 名"},
+    "rag.rank_lexical_none": {"en": "words: no match", "zh": "关键词：未命中"},
     "rag.rank_rerank": {
         "en": "reranked from #{before} (score {score:.2f})",
         "zh": "重排序前第 {before} 名（得分 {score:.2f}）",
