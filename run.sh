@@ -34,4 +34,6 @@ if ! is_loopback "$host" && [ "${#allowed[@]}" -le 6 ]; then
   echo "提示：在 WORKBENCH_ALLOWED_HOSTS 中列出本机的名称或地址之前，浏览器只能以 localhost 访问。" >&2
 fi
 ensure_env requirements.txt
-exec streamlit run Home.py --server.address "$host" --server.port "$port" "${allowed[@]}"
+# The printed URL follows the real port (config.toml's browser.serverPort would otherwise win).
+echo "Workbench on http://$host:$port  (from a laptop: ssh -L $port:127.0.0.1:$port you@this-server, then http://localhost:$port)"
+exec streamlit run Home.py --server.address "$host" --server.port "$port" --browser.serverPort "$port" "${allowed[@]}"

@@ -174,13 +174,18 @@ def search(kb: KnowledgeBase, query: str, *, k: int = DEFAULT_K, threshold: floa
     """
     query = (query or "").strip()
     if not query:
-        raise UserError("Type a question or some words to search for.", field="query")
+        raise UserError("err.rag.empty_query", field="query")
     if not 1 <= int(k) <= MAX_K:
-        raise UserError(f"top-k must be between 1 and {MAX_K}, not {k}.", field="k")
+        raise UserError("err.rag.top_k", max=MAX_K, k=k, field="k")
     if neighbors < 0:
+<<<<<<< HEAD
         raise UserError("Neighbour expansion must be 0 or more chunks.", field="neighbors")
     mode = check_mode(mode)
     candidates = rank_candidates(kb, query, mode, MAX_K if (threshold or reranker) else int(k))
+=======
+        raise UserError("err.rag.neighbors", field="neighbors")
+    found = _raw_search(kb, query, int(k))
+>>>>>>> main
     if threshold:
         candidates = [c for c in candidates if c.cosine >= threshold or c.lexical_rank is not None]
     rank_before: dict[int, int] = {}

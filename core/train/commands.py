@@ -50,10 +50,10 @@ def config_from_args(args):
         overrides["probe_prompts"] = args.probe
     if args.resume_from:
         if args.preset:
-            raise UserError("--preset and --resume cannot be combined: a resumed run keeps its settings.")
+            raise UserError("err.train.preset_and_resume")
         return launcher.resume_config(args.resume_from, **overrides)
     if not args.model or not args.dataset:
-        raise UserError("--model and --dataset are required (unless you --resume a run).")
+        raise UserError("err.train.model_dataset_required")
     return TrainConfig.from_preset(args.preset or DEFAULT_PRESET, **overrides)
 
 

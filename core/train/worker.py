@@ -258,7 +258,7 @@ def train(folder: Path, status: runs.RunStatus, is_main: bool = True) -> str:
     from transformers.integrations import TensorBoardCallback
     from trl import SFTTrainer
 
-    from core.models.loading import load_tokenizer
+    from core.models.checks import load_tokenizer
     from core.train.callbacks import CheckpointMarkerCallback, ProbeCallback, RunFolderCallback
     from core.train.packing import attention_implementation
 
