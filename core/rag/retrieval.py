@@ -178,14 +178,9 @@ def search(kb: KnowledgeBase, query: str, *, k: int = DEFAULT_K, threshold: floa
     if not 1 <= int(k) <= MAX_K:
         raise UserError("err.rag.top_k", max=MAX_K, k=k, field="k")
     if neighbors < 0:
-<<<<<<< HEAD
-        raise UserError("Neighbour expansion must be 0 or more chunks.", field="neighbors")
+        raise UserError("err.rag.neighbors", field="neighbors")
     mode = check_mode(mode)
     candidates = rank_candidates(kb, query, mode, MAX_K if (threshold or reranker) else int(k))
-=======
-        raise UserError("err.rag.neighbors", field="neighbors")
-    found = _raw_search(kb, query, int(k))
->>>>>>> main
     if threshold:
         candidates = [c for c in candidates if c.cosine >= threshold or c.lexical_rank is not None]
     rank_before: dict[int, int] = {}

@@ -42,11 +42,7 @@ from typing import Callable, Iterable
 from core import workspace
 from core.errors import UserError
 from core.i18n import Msg
-<<<<<<< HEAD
 from core.rag import chunking, embeddings, lexical, loaders
-=======
-from core.rag import chunking, embeddings, loaders
->>>>>>> main
 
 log = logging.getLogger(__name__)
 
@@ -298,9 +294,8 @@ def load_kb(name: str) -> KnowledgeBase:
             index.hnsw.efSearch = HNSW_EF_SEARCH
     n_index = index.ntotal if index is not None else 0
     if n_index != len(rows) or index is not None and index.d != int(meta["dim"]):
-<<<<<<< HEAD
-        raise UserError(f"Knowledge base {name!r} is inconsistent: {n_index} vectors but {len(rows)} chunks.",
-                        hint=f"Rebuild it (`python -m core kb rebuild {name} --reembed`).")
+        raise UserError("err.rag.inconsistent", name=name, vectors=n_index, chunks=len(rows),
+                        hint="err.rag.rebuild.hint")
     kb = KnowledgeBase(name=folder.name, path=folder, meta=meta, chunks=rows, index=index)
     lexical_dir = folder / LEXICAL_DIR
     if not rows or lexical.LexicalIndex.saved_in(lexical_dir):
@@ -311,11 +306,6 @@ def load_kb(name: str) -> KnowledgeBase:
     _save(kb)   # builds the lexical index from the chunks
     kb.notes.append(Msg("knowledge.upgraded_lexical", name=kb.name, chunks=len(rows)))
     return kb
-=======
-        raise UserError("err.rag.inconsistent", name=name, vectors=n_index, chunks=len(rows),
-                        hint="err.rag.rebuild.hint")
-    return KnowledgeBase(name=folder.name, path=folder, meta=meta, chunks=rows, index=index)
->>>>>>> main
 
 
 def get_kb(name: str) -> KnowledgeBase:
