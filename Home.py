@@ -44,6 +44,11 @@ def home() -> None:
     cols[1].metric(tr("home.datasets"), len(datasets))
     live = sum(1 for r in runs if r.live)
     cols[2].metric(tr("home.runs"), len(runs), delta=tr("home.live", n=live) if live else None)
+    from ui.run_health import stalled_warning
+
+    for status in runs:
+        if status.status == "running":
+            stalled_warning(status, "home")
 
     quick_start({slug: path for path, _, _, slug in PAGES})
 
