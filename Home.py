@@ -12,6 +12,7 @@ import streamlit as st
 from ui.auth import require_password
 from core.units import human_size
 from ui.common import lang, page_start, tr
+from ui.kb_sync import start_sync_scheduler
 from ui.quick_start import quick_start
 
 PAGES = [
@@ -86,6 +87,7 @@ def home() -> None:
 def main() -> None:
     st.set_page_config(page_title="Fine-tuning workbench", page_icon=":material/tune:", layout="wide")
     require_password()
+    start_sync_scheduler()   # knowledge bases that follow a folder sync on their schedule
     pages = [st.Page(home, title=tr("nav.home"), icon=":material/home:", default=True, url_path="home")]
     pages += [st.Page(path, title=tr(key), icon=icon, url_path=slug) for path, key, icon, slug in PAGES]
     st.navigation(pages).run()
