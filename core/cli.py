@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "core.chat.commands",
     "core.compare_commands",  # compare + export merge
     "core.rag.commands",
+    "core.serve.commands",
 )
 
 

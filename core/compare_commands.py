@@ -31,8 +31,7 @@ def compare(args) -> dict:
     from core.models.registry import resolve_model
 
     if not args.prompts and not args.eval_dataset:
-        raise UserError("Give a prompt set.", field="prompts",
-                        hint="Use --prompts FILE, or --eval-dataset NAME for a dataset's eval split.")
+        raise UserError("err.chat.give_prompts", field="prompts", hint="err.chat.give_prompts.hint")
     model_path = resolve_model(args.model)
     columns = C.model_columns(args.adapters or [], include_base=not args.no_base)
     C.check_fits(model_path, [c.adapter for c in columns if c.adapter])  # before the slow load
@@ -50,13 +49,11 @@ def compare(args) -> dict:
             for item in prompts:
                 item.reference = None
         elif not any(item.reference for item in prompts):
-            raise UserError("--references was given but the prompts file has no reference answers.",
-                            field="references",
-                            hint="Add a reference/answer/output column, or pass --references FILE.")
+            raise UserError("err.chat.no_references", field="references", hint="err.chat.no_references.hint")
     else:
         prompts = C.prompts_from_rows(eval_rows, limit=args.limit)
         if not prompts:
-            raise UserError(f"The eval split of {args.eval_dataset!r} holds no chat prompts.", field="dataset")
+            raise UserError("err.chat.eval_no_prompts", name=args.eval_dataset, field="dataset")
     if args.limit:
         prompts = prompts[:args.limit]
 
@@ -92,6 +89,12 @@ def export_merge(args) -> dict:
                            max_shard_size=args.max_shard_size, overwrite=args.overwrite,
                            progress=None if args.quiet else _stderr_progress)
     return result.to_dict()
+
+
+def export_bundle(args) -> dict:
+    from core.models.bundle import write_bundle
+
+    return write_bundle(args.model, args.adapter, args.out, overwrite=args.overwrite)
 
 
 def export_adapter_zip(args) -> dict:
@@ -134,6 +137,11 @@ def register(sub) -> None:
     m.add_argument("--max-shard-size", default="2GB")
     m.add_argument("--overwrite", action="store_true", help="replace an existing target folder")
     m.add_argument("--quiet", action="store_true")
+    b = command(esub, "bundle", export_bundle, "merged model + README with vLLM/SGLang/transformers serve commands")
+    b.add_argument("--model", required=True, help="the base the run trained on")
+    b.add_argument("--adapter", required=True, help="RUN or RUN/checkpoint-N")
+    b.add_argument("--out", required=True, help="bundle folder (model/, README.md, client_example.py)")
+    b.add_argument("--overwrite", action="store_true", help="replace an existing bundle folder")
     z = command(esub, "adapter-zip", export_adapter_zip, "zip an adapter folder for download")
     z.add_argument("--adapter", required=True, help="RUN, RUN/checkpoint-N, RUN/adapter or a folder")
     z.add_argument("--out", required=True, help="zip file (or a folder to put <run>-<checkpoint>.zip in)")

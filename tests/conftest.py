@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PEER_DATA = ROOT.parent / "shared" / "datasets" / "peer"
+# The peer demo files sit beside the checkout; PEER_DATA points elsewhere (e.g. a git worktree).
+PEER_DATA = Path(os.environ.get("PEER_DATA") or ROOT.parent / "shared" / "datasets" / "peer")
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -19,7 +20,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # from several seconds to minutes on 2 cores. `./test.sh -m "not slow"` runs everything else.
 SLOW_MODULES = {
     "test_e2e_assistant", "test_train_distributed", "test_train_packing", "test_train_queue",
-    "test_compare_run", "test_compare_page", "test_export_merge", "test_harness", "test_run_sh", "test_train_kill",
+    "test_compare_run", "test_compare_page", "test_export_merge", "test_harness", "test_kept_choices",
+    "test_run_sh", "test_train_kill",
 }
 
 

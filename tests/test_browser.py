@@ -15,9 +15,10 @@ from core.i18n import t
 from tests.browser import ROOT, browser_available, skip_reason, chrome, page_problems, streamlit_server, wait_rendered
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not browser_available(), reason=skip_reason())]
-SLUGS = ["datasets", "", "train", "monitor", "compare", "knowledge", "chat"]  # a direct link to a page first: what a bookmark does
-TITLE_KEYS = {"datasets": "datasets.title", "": "home.title", "train": "train.title", "monitor": "monitor.title",
-              "compare": "compare.title", "knowledge": "knowledge.title", "chat": "chat.title"}
+SLUGS = ["datasets", "", "models", "train", "monitor", "compare", "knowledge", "chat", "serve"]  # a direct link to a page first: what a bookmark does
+TITLE_KEYS = {"datasets": "datasets.title", "": "home.title", "models": "models.title", "train": "train.title",
+              "monitor": "monitor.title", "compare": "compare.title", "knowledge": "knowledge.title",
+              "chat": "chat.title", "serve": "serve.title"}
 
 
 def cli(home: Path, *args: str) -> dict:

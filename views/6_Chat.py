@@ -11,10 +11,11 @@ import threading
 import streamlit as st
 
 from core.errors import UserError
-from ui.common import page_start, show_user_error, tr
-from ui.common import show_untrusted, stream_untrusted
-from ui.models import get_loaded_model, is_loaded, model_picker, unload_all
+from ui.common import message_text, page_start, show_untrusted, show_user_error, stream_untrusted, tr
+from ui.models import get_loaded_model, is_loaded, model_picker, quantization_label, quantization_select, unload_all
+from ui.quick_start import mark_chatted
 from ui.rag_panel import rag_settings, show_sources
+from ui.run_labels import adapter_label_for
 from ui.state import KEEP
 
 HISTORY_KEY = "chat_history"  # {"single": [...], "base": [...], "tuned": [...]}
@@ -30,15 +31,15 @@ def sidebar():
 
     with st.sidebar:
         model = model_picker("chat_model", tr("common.model"))
-        quant = st.selectbox(tr("chat.quantization"), ["none", "4bit", "8bit"], key="chat_quant", persist_state=KEEP,
-                             format_func=lambda q: tr(f"chat.quant_{q}"))
+        quant = quantization_select("chat_quant")
         mode = st.radio(tr("chat.mode"), ["single", "side"], key="chat_mode", persist_state=KEEP,
                         format_func=lambda m: tr(f"chat.mode_{m}"))
         adapters = list_adapters()
         labels = {a.label: a.path for a in adapters}
         options = [""] + list(labels)
+        named = adapter_label_for(adapters)
         adapter_label = st.selectbox(tr("chat.adapter"), options, key="chat_adapter", persist_state=KEEP,
-                                     format_func=lambda s: s or tr("chat.no_adapter"))
+                                     format_func=lambda s: named(s) if s else tr("chat.no_adapter"))
         if not adapters:
             st.caption(tr("chat.no_adapters_yet"))
         with st.expander(tr("chat.settings"), expanded=False):
@@ -50,7 +51,7 @@ def sidebar():
         if st.button(tr("common.unload_models"), key="chat_unload"):
             unload_all()
             st.toast(tr("common.unloaded"))
-    return model, quant, mode, adapter_label, labels.get(adapter_label), settings, rag
+    return model, quant, mode, named(adapter_label) if adapter_label else "", labels.get(adapter_label), settings, rag
 
 
 def generation_settings():
@@ -74,7 +75,7 @@ def retrieve_passages(rag, prompt: str):
     try:
         return retrieve(rag, prompt)
     except UserError as err:
-        st.warning(tr("chat.rag_unavailable", error=err))
+        st.warning(tr("chat.rag_unavailable", error=message_text(err)))
         return []
 
 
@@ -102,10 +103,10 @@ def stream_into(history: list[dict], lm, adapter_path, settings, rag, hits) -> N
     stop = threading.Event()
     stopped_mark = tr("chat.stopped")  # read now: after a Stop click every st call (tr too) raises again
     pieces: list[str] = []
-    state = {"finished": False, "recorded": False}
+    state = {"finished": False, "recorded": False, "failed": False}
 
     def record() -> None:
-        if state["recorded"]:
+        if state["recorded"] or state["failed"]:  # an error is shown as one, never as a reply cut off by Stop
             return
         state["recorded"] = True
         text = "".join(pieces)
@@ -122,21 +123,62 @@ def stream_into(history: list[dict], lm, adapter_path, settings, rag, hits) -> N
                 pieces.append(piece)
                 yield piece
             state["finished"] = True
-        finally:  # also runs when a Stop click interrupts this script run
+        except Exception:
+            state["failed"] = True
+            raise
+        finally:
             stop.set()
             record()
 
+    stream = tokens()
     with st.chat_message("assistant"):
         try:
-            stream_untrusted(tokens())
+            stream_untrusted(stream)
         except UserError as err:
             show_user_error(err)
         except Exception as err:  # noqa: BLE001 - a generation failure must not break the page
             st.error(tr("chat.error", error=f"{type(err).__name__}: {err}"))
-        if not state["recorded"]:  # failed before the first token: keep user/assistant alternation
-            history.pop()
+        finally:
+            # A Stop click interrupts the streaming in THIS pane: close the stream now, so generation
+            # ends and this pane (not a later one, not after the rerun) is marked as stopped.
+            stream.close()
+            if not state["recorded"]:  # failed, or stopped before it began: keep user/assistant alternation
+                history.pop()
         if hits:
             show_sources(hits)
+
+
+def server_target() -> tuple[str, str] | None:
+    """A running server's model to talk to instead of a local one (Serve page), or None."""
+    from core.serve.server import running_targets
+
+    targets = running_targets()
+    if not targets:
+        return None
+    options = [None] + targets
+    return st.sidebar.selectbox(tr("serve.chat_target"), options, key="chat_server_target",
+                                persist_state=KEEP, format_func=lambda t: "—" if t is None else f"{t[1]} @ {t[0]}")
+
+
+def chat_with_server(target: tuple[str, str], settings) -> None:
+    from core.serve.server import stream_api_reply
+
+    history = histories()["single"]
+    show_history(history)
+    prompt = st.chat_input(tr("chat.input"), key="chat_input")
+    if not prompt:
+        return
+    history.append({"role": "user", "content": prompt})
+    with st.chat_message("user"):
+        st.markdown(prompt)
+    with st.chat_message("assistant"):
+        try:
+            text = st.write_stream(stream_api_reply(target[0], target[1], history, settings))
+        except UserError as err:
+            history.pop()
+            show_user_error(err)
+            return
+    history.append({"role": "assistant", "content": text if isinstance(text, str) else "".join(map(str, text))})
 
 
 def main() -> None:
@@ -149,8 +191,12 @@ def main() -> None:
     except UserError as err:
         show_user_error(err)
         return
+    target = server_target()
+    if target is not None:
+        chat_with_server(target, settings)
+        return
     if is_loaded(model, quant):
-        st.caption(tr("chat.loaded", model=model, quant=tr(f"chat.quant_{quant}")))
+        st.caption(tr("chat.loaded", model=model, quant=quantization_label(quant)))
     else:  # weights load on the first message, so the page itself opens instantly
         st.caption(tr("chat.loads_on_first", model=model))
 
@@ -173,6 +219,13 @@ def main() -> None:
     stop_slot = st.empty()  # a click on Stop interrupts this run; the button goes once answers are done
     stop_slot.button(tr("chat.stop"), key="chat_stop", type="secondary")
     try:
+        answer_all(prompt, panes, columns, model, quant, adapter_path, settings, rag)
+    finally:  # also after an error: no Stop button stays behind
+        stop_slot.empty()
+
+
+def answer_all(prompt, panes, columns, model, quant, adapter_path, settings, rag) -> None:
+    try:
         lm = get_loaded_model(model, quant)
         if adapter_path:
             lm.attach(adapter_path)
@@ -190,7 +243,8 @@ def main() -> None:
             with st.chat_message("user"):
                 show_untrusted(prompt)
             stream_into(history, lm, adapters[pane], settings, rag, hits)
-    stop_slot.empty()
+    if adapter_path:
+        mark_chatted()  # the Home checklist's last step
 
 
 main()

@@ -30,6 +30,7 @@ from typing import Callable
 
 from core import workspace
 from core.errors import UserError
+from core.i18n import Joined, Msg
 
 BASE_LABEL = "base"
 COMPARE_DIR = "compare"
@@ -58,11 +59,10 @@ class PromptItem:
 
 def _limit(items: list[PromptItem]) -> list[PromptItem]:
     if not items:
-        raise UserError("The prompt set is empty.", field="prompts",
-                        hint="Type at least one prompt, or pick a file or dataset with prompts.")
+        raise UserError("err.chat.prompts_empty", field="prompts", hint="err.chat.prompts_empty.hint")
     if len(items) > MAX_PROMPTS:
-        raise UserError(f"{len(items)} prompts is more than {MAX_PROMPTS} at once.", field="prompts",
-                        hint="Split the set, or lower the limit for a dataset's eval split.")
+        raise UserError("err.chat.too_many_prompts", n=len(items), max=MAX_PROMPTS, field="prompts",
+                        hint="err.chat.too_many_prompts.hint")
     return items
 
 
@@ -86,8 +86,7 @@ def _decode(data: bytes) -> str:
             return data.decode(encoding).replace("\r\n", "\n").replace("\r", "\n")
         except UnicodeDecodeError:
             continue
-    raise UserError("The prompt file is not text (neither UTF-8 nor GBK).", field="prompts",
-                    hint="Save it as UTF-8 text, JSONL or CSV.")
+    raise UserError("err.chat.not_text", field="prompts", hint="err.chat.not_text.hint")
 
 
 def _pick(record: dict, keys: tuple[str, ...]) -> str | None:
@@ -103,16 +102,16 @@ def _item_from_record(record, line: int) -> PromptItem:
     if isinstance(record, str):
         return PromptItem(record.strip())
     if not isinstance(record, dict):
-        raise UserError(f"Line {line}: expected an object or a string.", field="prompts")
+        raise UserError("err.chat.line_not_object", line=line, field="prompts")
     if isinstance(record.get("messages"), list):
         row_items = prompts_from_rows([record])
         if not row_items:
-            raise UserError(f"Line {line}: the messages hold no user turn.", field="prompts")
+            raise UserError("err.chat.line_no_user", line=line, field="prompts")
         return row_items[0]
     prompt = _pick(record, PROMPT_KEYS)
     if prompt is None:
-        raise UserError(f"Line {line}: no prompt field.", field="prompts",
-                        hint=f"Name the column one of: {', '.join(PROMPT_KEYS)}.")
+        raise UserError("err.chat.line_no_prompt", line=line, field="prompts",
+                        hint="err.chat.prompt_keys", keys=", ".join(PROMPT_KEYS))
     if record.get("instruction") and record.get("input"):  # Alpaca: instruction + input
         prompt = f"{record['instruction']}\n{record['input']}"
     return PromptItem(prompt.strip(), _pick(record, REFERENCE_KEYS))
@@ -133,43 +132,42 @@ def parse_prompt_file(data: bytes, filename: str) -> list[PromptItem]:
             try:
                 record = json.loads(line)
             except ValueError as err:
-                raise UserError(f"Line {number} is not valid JSON: {err.msg}.", field="prompts") from err
+                raise UserError("err.chat.line_json", line=number, reason=err.msg, field="prompts") from err
             items.append(_item_from_record(record, number))
         return _limit(items)
     if suffix == ".json":
         try:
             records = json.loads(text)
         except ValueError as err:
-            raise UserError(f"The JSON file is not valid: {err.msg} (line {err.lineno}).", field="prompts") from err
+            raise UserError("err.chat.file_json", reason=err.msg, line=err.lineno, field="prompts") from err
         return _limit([_item_from_record(r, i) for i, r in enumerate(records, 1)])
     if suffix in (".csv", ".tsv"):
         reader = csv.DictReader(io.StringIO(text), delimiter="\t" if suffix == ".tsv" else ",")
         if not reader.fieldnames or not any(str(f).lower() in PROMPT_KEYS for f in reader.fieldnames):
-            raise UserError("The CSV has no prompt column.", field="prompts",
-                            hint=f"Add a header row with one of: {', '.join(PROMPT_KEYS)}.")
+            raise UserError("err.chat.csv_no_prompt", field="prompts",
+                            hint="err.chat.csv_no_prompt.hint", keys=", ".join(PROMPT_KEYS))
         return _limit([_item_from_record(r, i) for i, r in enumerate(reader, 2)])
     if suffix in ("", ".txt", ".text", ".md"):
         return parse_prompt_text(text)
-    raise UserError(f"Unsupported prompt file type {suffix!r}.", field="prompts",
-                    hint="Use .txt, .jsonl, .json, .csv or .tsv.")
+    raise UserError("err.chat.file_type", suffix=suffix, field="prompts", hint="err.chat.file_type.hint")
 
 
 def read_prompt_file(path: Path | str, references: Path | str | None = None) -> list[PromptItem]:
     """``parse_prompt_file`` on a path; ``references`` is an optional file with one answer per line."""
     path = Path(path).expanduser()
     if not path.is_file():
-        raise UserError(f"Prompt file {path} not found.", field="prompts")
+        raise UserError("err.chat.prompt_file_missing", path=path, field="prompts")
     items = parse_prompt_file(path.read_bytes(), path.name)
     if references:
         ref_path = Path(references).expanduser()
         if not ref_path.is_file():
-            raise UserError(f"Reference file {ref_path} not found.", field="references")
+            raise UserError("err.chat.reference_file_missing", path=ref_path, field="references")
         lines = [line for line in _decode(ref_path.read_bytes()).split("\n")]
         while lines and not lines[-1].strip():
             lines.pop()
         if len(lines) != len(items):
-            raise UserError(f"{len(items)} prompts but {len(lines)} reference lines.", field="references",
-                            hint="Give exactly one reference line per prompt.")
+            raise UserError("err.chat.reference_count", n=len(items), lines=len(lines), field="references",
+                            hint="err.chat.reference_count.hint")
         for item, line in zip(items, lines):
             item.reference = line.strip() or None
     return items
@@ -213,10 +211,9 @@ def eval_split_rows(dataset: str, eval_ratio: float = 0.1, seed: int = 42) -> li
 
     rows = store.load_rows(dataset)
     if not 0 < eval_ratio < 1:
-        raise UserError("The eval split must be between 0 and 1 (e.g. 0.1).", field="eval_ratio")
+        raise UserError("err.chat.eval_ratio", field="eval_ratio")
     if len(rows) < 4:
-        raise UserError(f"Dataset {dataset!r} has {len(rows)} rows; an eval split needs at least 4.",
-                        field="dataset")
+        raise UserError("err.chat.eval_too_small", name=dataset, n=len(rows), field="dataset")
     from datasets import Dataset
 
     split = Dataset.from_dict({"i": list(range(len(rows)))}).train_test_split(test_size=eval_ratio, seed=seed)
@@ -281,7 +278,7 @@ def model_columns(adapters: list[str | Path], include_base: bool = True) -> list
         seen.add(column.adapter)
         columns.append(column)
     if not columns:
-        raise UserError("Nothing to compare.", hint="Pick at least one checkpoint or keep the base model.")
+        raise UserError("err.chat.nothing_to_compare", hint="err.chat.nothing_to_compare.hint")
     return columns
 
 
@@ -294,11 +291,10 @@ def check_fits(model_path: Path | str, adapters: list[str | Path]) -> None:
         try:
             check_adapter_fits(model_path, adapter)
         except UserError as err:
-            problems.append(f"{_short(adapter)}: {err.args[0]}")
+            problems.append(Msg("err.chat.other_base.problem", adapter=_short(adapter), problem=err.message))
     if problems:
-        raise UserError("Checkpoints of a different base model cannot be compared on "
-                        f"{Path(model_path).name}. " + " ".join(problems),
-                        field="adapters", hint="Pick the base model these runs used, or leave those checkpoints out.")
+        raise UserError("err.chat.other_base", model=Path(model_path).name, problems=Joined(problems),
+                        field="adapters", hint="err.chat.other_base.hint")
 
 
 def adapter_fits(model_path: Path | str, adapter: str | Path) -> bool:
@@ -449,7 +445,7 @@ def run_compare(
         adapters: ``RUN/checkpoint-N`` specs or adapter folders.
         settings: core.chat.generate.GenerationSettings; greedy (GREEDY) when None.
         eval_rows: chat rows (a dataset's eval split) to measure eval loss / perplexity on.
-        progress: called with (fraction 0-1, message).
+        progress: called with (fraction 0-1, message as a Msg).
         should_stop: polled between answers; True ends early with what is done (``complete`` False).
     Raises:
         UserError: a checkpoint from another base model, an empty prompt set, bad settings.
@@ -468,7 +464,7 @@ def run_compare(
     total = len(columns) * per_model
     done = 0
 
-    def report(message: str) -> None:
+    def report(message: Msg) -> None:
         if progress:
             progress(min(done / total, 1.0), message)
 
@@ -480,7 +476,7 @@ def run_compare(
             if should_stop and should_stop():
                 result.complete = False
                 break
-            report(f"{column.label}: prompt {i + 1}/{len(prompts)}")
+            report(Msg("progress.compare.prompt", label=column.label, i=i + 1, n=len(prompts)))
             answers.append(generate_reply(lm, item.chat_messages(), settings, adapter=column.adapter))
             done += 1
         result.seconds[column.label] = time.perf_counter() - started
@@ -488,11 +484,11 @@ def run_compare(
             break
         scores = M.score_answers(answers, [p.reference for p in prompts]) if result.has_references else {}
         if encoded is not None:
-            report(f"{column.label}: eval loss")
+            report(Msg("progress.compare.eval_loss", label=column.label))
             scores.update(M.eval_loss(lm, eval_rows, column.adapter, encoded=encoded))
             done += 1
         result.metrics[column.label] = scores
-    report("done")
+    report(Msg("progress.done"))
     return result
 
 
@@ -605,5 +601,5 @@ def list_saved(run_ids: list[str] | None = None) -> list[dict]:
 def load_saved(path: Path | str) -> CompareResult:
     data = workspace.read_json(path)
     if not data:
-        raise UserError(f"Saved comparison {path} is missing or unreadable.")
+        raise UserError("err.chat.saved_unreadable", path=path)
     return CompareResult.from_dict(data)
