@@ -12,6 +12,7 @@ from core.data.formats import Mapping, RowError
 from core.data.importer import FORMAT_CHOICES, ImportOptions, ImportReport, analyze_bytes
 from core.data.validate import REASONS, check_row
 from core.errors import UserError
+from core.i18n import Msg
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 EXTENSIONS = ["x.json", "x.jsonl", "x.csv", "x.tsv", "x.txt", "x.parquet", "noext", "x.md"]
@@ -108,7 +109,7 @@ def test_converters_raise_only_row_errors(record, fmt):
         assert err.code in REASONS
         return
     problem = check_row(row)
-    assert problem is None or (problem[0] in REASONS and isinstance(problem[1], str))
+    assert problem is None or (problem[0] in REASONS and isinstance(problem[1], (str, Msg)))
     if problem is None:  # a row called good has something to train on
         assert (row.get("text") or "").strip() or any((m.get("content") or "").strip() for m in row["messages"])
 
