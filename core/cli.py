@@ -23,7 +23,6 @@ COMMAND_MODULES = (
     "core.data.commands",
     "core.train.commands",
     "core.chat.commands",
-    "core.compare_commands",  # compare + export merge
     "core.rag.commands",
 )
 
@@ -46,6 +45,11 @@ def command(sub, name: str, func: Callable[[argparse.Namespace], dict], help: st
     add_json_flag(parser)
     parser.set_defaults(func=func)
     return parser
+
+
+def stderr_progress(fraction: float, message) -> None:
+    """A long command's ``progress(fraction, message)`` callback: one line on stderr."""
+    print(f"[{fraction * 100:5.1f}%] {message}", file=sys.stderr, flush=True)
 
 
 def _print(payload: Any, as_json: bool, out) -> None:

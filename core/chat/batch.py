@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import queue
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-from core.chat.generate import GREEDY, GenerationSettings, _stop_criteria
+from core.chat.generate import GREEDY, GenerationSettings, stop_criteria
 from core.chat.templates import build_prompt
 from core.models.loading import LoadedModel
 
@@ -95,7 +95,7 @@ def _generate_rows(lm: LoadedModel, prompts: list[str], names: list[str] | None,
 
     inputs = _encode(lm, prompts)
     kwargs = dict(inputs, **settings.generate_kwargs(), pad_token_id=lm.tokenizer.pad_token_id,
-                  stopping_criteria=_stop_criteria(stop))
+                  stopping_criteria=stop_criteria(stop))
     if names is not None and lm.adapters:
         kwargs["adapter_names"] = names
     if streamer is not None:
