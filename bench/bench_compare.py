@@ -7,6 +7,7 @@ the cost of using them). ``--quantization 4bit`` loads the base as the QLoRA run
 (NF4, quantized while loading). Then, each in a fresh subprocess so peak memory is its own:
 
 - ``switch``: load the base once and run core.chat.compare.run_compare over base + N adapters
+  (since issue 13 all models answer together in mixed-adapter batches; see bench_batch_generate.py)
   (what the Compare page and ``python -m core compare`` do);
 - ``reload``: for base and for each adapter, load the base again in the same process, attach
   that one adapter, answer the same prompts, free it;

@@ -22,7 +22,8 @@ COMMAND_MODULES = (
     "core.models.commands",
     "core.data.commands",
     "core.train.commands",
-    "core.chat.commands",
+    "core.chat.commands",  # chat + compare
+    "core.eval.commands",
     "core.rag.commands",
 )
 

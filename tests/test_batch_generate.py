@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from tests.adapter_fixtures import random_adapters
+from adapter_fixtures import random_adapters
 
 PROMPTS = ["Who are you?", "你是谁？", "请做一下自我介绍", "What is your name?",
            "Tell me a long story about the sea and the mountains, please.", "1+1=?"]

@@ -354,6 +354,8 @@ def settings_form(devices: dict) -> None:
                     placeholder=tr("train.probe_placeholder"))
         b.number_input(tr("train.probe_steps"), step=10, key=K + "probe_steps", help=tr("train.probe_steps_help"))
         b.number_input(tr("train.probe_tokens"), step=16, key=K + "probe_max_new_tokens")
+        a.checkbox(tr("train.evaluate_when_done"), key=K + "evaluate_when_done",
+                   help=tr("train.evaluate_when_done_help"))
         for name in ("probe_prompts", "probe_steps", "probe_max_new_tokens"):
             field_error(name)
 

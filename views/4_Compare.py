@@ -16,6 +16,7 @@ import streamlit as st
 from core.chat.metrics import COMPARE_METRICS
 from core.errors import UserError
 from ui.common import page_start, show_user_error, tr
+from ui.scoreboard_tab import scoreboard_tab
 
 try:
     from ui.models import get_loaded_model, unload_all
@@ -480,9 +481,12 @@ def main() -> None:
     except UserError as err:
         show_user_error(err)
         return
-    tab_compare, tab_export = st.tabs([tr("compare.tab_compare"), tr("compare.tab_export")])
+    tab_compare, tab_scoreboard, tab_export = st.tabs([tr("compare.tab_compare"), tr("compare.tab_scoreboard"),
+                                                       tr("compare.tab_export")])
     with tab_compare:
         compare_tab(models, groups)
+    with tab_scoreboard:
+        scoreboard_tab(groups)
     with tab_export:
         export_tab(models, groups)
 

@@ -1,8 +1,11 @@
-"""Chat: streaming answers from a model, alone or side by side with its fine-tuned adapter.
+"""Chat: streaming answers from a model, alone, side by side with its fine-tuned adapter, or in an
+arena of up to four checkpoints and the base.
 
-Side-by-side mode answers the same prompt with the base (adapter disabled) and the chosen
-checkpoint (adapter enabled) on ONE loaded copy of the base weights. With the knowledge-base
-switch on, both panes get the identical retrieved passages.
+Side by side and the arena answer the same prompt with every pane's model at once: one batched
+generation on ONE loaded copy of the base weights (core.chat.batch.stream_many, PEFT
+mixed-adapter batches), one streamer per row, so all panes fill together. Stop ends every pane
+and marks each unfinished answer. With the knowledge-base switch on, every pane gets the
+identical retrieved passages.
 """
 from __future__ import annotations
 
@@ -14,12 +17,16 @@ from core.errors import UserError
 from ui.common import page_start, show_user_error, tr
 from ui.models import get_loaded_model, is_loaded, model_picker, unload_all
 
-HISTORY_KEY = "chat_history"  # {"single": [...], "base": [...], "tuned": [...]}
-PANES_SINGLE, PANES_SIDE = ("single",), ("base", "tuned")
+HISTORY_KEY = "chat_history"  # pane key -> messages: "single", "base", "tuned", "arena:<label>"
+ARENA_MAX = 4  # checkpoints in the arena, besides the base
 
 
 def histories() -> dict[str, list[dict]]:
-    return st.session_state.setdefault(HISTORY_KEY, {"single": [], "base": [], "tuned": []})
+    return st.session_state.setdefault(HISTORY_KEY, {})
+
+
+def pane_history(key: str) -> list[dict]:
+    return histories().setdefault(key, [])
 
 
 def sidebar():
@@ -29,25 +36,30 @@ def sidebar():
         model = model_picker("chat_model", tr("common.model"))
         quant = st.selectbox(tr("chat.quantization"), ["none", "4bit", "8bit"], key="chat_quant",
                              format_func=lambda q: tr(f"chat.quant_{q}"))
-        mode = st.radio(tr("chat.mode"), ["single", "side"], key="chat_mode",
+        mode = st.radio(tr("chat.mode"), ["single", "side", "arena"], key="chat_mode",
                         format_func=lambda m: tr(f"chat.mode_{m}"))
         adapters = list_adapters()
         labels = {a.label: a.path for a in adapters}
         options = [""] + list(labels)
-        adapter_label = st.selectbox(tr("chat.adapter"), options, key="chat_adapter",
-                                     format_func=lambda s: s or tr("chat.no_adapter"))
+        if mode == "arena":
+            arena = st.multiselect(tr("chat.arena_pick", n=ARENA_MAX), list(labels), key="chat_arena",
+                                   max_selections=ARENA_MAX)
+            adapter_label = ",".join(arena)
+        else:
+            adapter_label = st.selectbox(tr("chat.adapter"), options, key="chat_adapter",
+                                         format_func=lambda s: s or tr("chat.no_adapter"))
         if not adapters:
             st.caption(tr("chat.no_adapters_yet"))
         with st.expander(tr("chat.settings"), expanded=False):
             settings = generation_settings()
         rag = rag_panel()
         if st.button(tr("chat.clear"), key="chat_clear"):
-            st.session_state[HISTORY_KEY] = {"single": [], "base": [], "tuned": []}
+            st.session_state[HISTORY_KEY] = {}
             st.rerun()
         if st.button(tr("common.unload_models"), key="chat_unload"):
             unload_all()
             st.toast(tr("common.unloaded"))
-    return model, quant, mode, adapter_label, labels.get(adapter_label), settings, rag
+    return model, quant, mode, adapter_label, labels, settings, rag
 
 
 def generation_settings():
@@ -152,9 +164,60 @@ def stream_into(history: list[dict], lm, adapter_path, settings, rag, hits) -> N
             show_sources(hits)
 
 
+def stream_panes(panes: list[tuple[str, str | None]], columns, lm, settings, rag, hits) -> None:
+    """Answer in every pane at once from one batched generation (one streamer per row); each
+    answer (partial on Stop, marked) goes into its pane's history."""
+    from core.chat.batch import Request, stream_many
+
+    stop = threading.Event()
+    texts = ["" for _ in panes]
+    ended: dict[int, bool] = {}  # row -> cut (by the token limit); missing = still going when stopped
+    recorded = {"done": False}
+    requests = [Request(model_messages(pane_history(key), rag, hits), adapter) for key, adapter in panes]
+    slots = []
+    for column in columns:
+        with column, st.chat_message("assistant"):
+            slots.append(st.empty())
+
+    def record() -> None:
+        if recorded["done"]:
+            return
+        recorded["done"] = True
+        for row, (key, _) in enumerate(panes):
+            text = texts[row]
+            if row not in ended:
+                text = f"{text} {tr('chat.stopped')}".strip()
+            elif ended[row]:
+                text = f"{text} {tr('chat.cut_limit')}".strip()
+            entry = {"role": "assistant", "content": text}
+            if hits:
+                entry["sources"] = [h.to_dict() if hasattr(h, "to_dict") else h for h in hits]
+            pane_history(key).append(entry)
+
+    try:
+        for event in stream_many(lm, requests, settings, stop):
+            if event.done:
+                ended[event.row] = event.cut
+            else:
+                texts[event.row] += event.text
+            slots[event.row].markdown(texts[event.row] + ("" if event.done else " ▌"))
+    except UserError as err:
+        show_user_error(err)
+    except Exception as err:  # noqa: BLE001 - a generation failure must not break the page
+        st.error(tr("chat.error", error=f"{type(err).__name__}: {err}"))
+    finally:  # also runs when a Stop click interrupts this script run
+        stop.set()
+        record()
+    for row, slot in enumerate(slots):
+        slot.markdown(pane_history(panes[row][0])[-1]["content"])
+    if hits:
+        with columns[-1]:
+            show_sources(hits)
+
+
 def main() -> None:
     page_start("chat.title")
-    model, quant, mode, adapter_label, adapter_path, settings, rag = sidebar()
+    model, quant, mode, adapter_label, labels, settings, rag = sidebar()
     if model is None:
         return
     try:
@@ -167,18 +230,28 @@ def main() -> None:
     else:  # weights load on the first message, so the page itself opens instantly
         st.caption(tr("chat.loads_on_first", model=model))
 
-    panes = PANES_SIDE if mode == "side" else PANES_SINGLE
-    if mode == "side" and not adapter_path:
-        st.info(tr("chat.pick_adapter"))
-    if mode == "side":
+    adapter_path = labels.get(adapter_label)
+    if mode == "arena":
+        chosen = [label for label in adapter_label.split(",") if label in labels]
+        panes = [("base", None)] + [(f"arena:{label}", labels[label]) for label in chosen]
+        titles = [tr("chat.base")] + [tr("chat.tuned", name=label) for label in chosen]
+        if not chosen:
+            st.info(tr("chat.arena_empty", n=ARENA_MAX))
+    elif mode == "side":
+        panes = [("base", None)] + ([("tuned", adapter_path)] if adapter_path else [])
+        titles = [tr("chat.base"), tr("chat.tuned", name=adapter_label or "—")]
+        if not adapter_path:
+            st.info(tr("chat.pick_adapter"))
+    else:
+        panes, titles = [("single", adapter_path)], [None]
+    if mode != "single":
         st.caption(tr("chat.shared_weights"))
-    columns = st.columns(len(panes))
-    titles = {"single": None, "base": tr("chat.base"), "tuned": tr("chat.tuned", name=adapter_label or "—")}
-    for pane, column in zip(panes, columns):
+    columns = st.columns(len(titles))
+    for (key, _), title, column in zip(panes, titles, columns):
         with column:
-            if titles[pane]:
-                st.subheader(titles[pane])
-            show_history(histories()[pane])
+            if title:
+                st.subheader(title)
+            show_history(pane_history(key))
 
     prompt = st.chat_input(tr("chat.input"), key="chat_input")
     if not prompt:
@@ -187,22 +260,22 @@ def main() -> None:
     stop_slot.button(tr("chat.stop"), key="chat_stop", type="secondary")
     try:
         lm = get_loaded_model(model, quant)
-        if adapter_path:
-            lm.attach(adapter_path)
+        for _, path in panes:
+            if path:
+                lm.attach(path)
     except UserError as err:
         show_user_error(err)
         return
     hits = retrieve_passages(rag, prompt)  # retrieved once: every pane gets the same passages
-    adapters = {"single": adapter_path, "base": None, "tuned": adapter_path}
-    for pane, column in zip(panes, columns):
-        if pane == "tuned" and not adapter_path:
-            continue
-        history = histories()[pane]
-        history.append({"role": "user", "content": prompt})
-        with column:
-            with st.chat_message("user"):
-                st.markdown(prompt)
-            stream_into(history, lm, adapters[pane], settings, rag, hits)
+    for (key, _), column in zip(panes, columns):
+        pane_history(key).append({"role": "user", "content": prompt})
+        with column, st.chat_message("user"):
+            st.markdown(prompt)
+    if mode == "single":
+        with columns[0]:
+            stream_into(pane_history("single"), lm, adapter_path, settings, rag, hits)
+    else:
+        stream_panes(panes, columns[:len(panes)], lm, settings, rag, hits)
     stop_slot.empty()
 
 

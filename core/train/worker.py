@@ -327,6 +327,10 @@ def run_training(folder: Path, distributed: bool) -> int:
     if main_rank or code:
         status.finished = time.time()
         runs.write_status(status)
+    if main_rank and status.status == "completed":
+        from core.eval.job import start_if_requested
+
+        start_if_requested(folder.name)
     print(f"worker finished: {status.status}", flush=True)
     return code
 
