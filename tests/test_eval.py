@@ -16,6 +16,14 @@ BENCH_CSV = ("id,question,A,B,C,D,answer,explanation\n"
              "4,How many legs does a cat have?,2,3,4,5,C,\n")
 
 
+@pytest.fixture(scope="module")
+def short():
+    """Short greedy answers: the name comes first in a self-introduction."""
+    from core.chat.generate import GenerationSettings
+
+    return GenerationSettings(max_new_tokens=20, temperature=0, repetition_penalty=1.0)
+
+
 @pytest.fixture(autouse=True)
 def no_scoreboard_left(tmp_path_factory):
     """The trained workspace is shared by the session's tests: take away the eval folder a test made."""
@@ -47,13 +55,13 @@ def test_heldout_questions_are_not_training_phrasings():
     assert caught.value.key == "err.eval.identity_no_heldout"
 
 
-def test_identity_meter_seen_vs_heldout(ws, shared_lm):
+def test_identity_meter_seen_vs_heldout(ws, shared_lm, short):
     from core.eval.identity import identity_spec_for_dataset, measure_identity
 
     spec = identity_spec_for_dataset("assistant")
     assert spec.name == "小智" and set(spec.seen) == {"你是谁？", "请做一下自我介绍", "介绍一下你自己",
                                                       "你叫什么名字？", "你是谁开发的？", "Who are you?"}
-    scores = measure_identity(shared_lm, [f"{ws.run_id}/checkpoint-20", f"{ws.run_id}/adapter"], spec)
+    scores = measure_identity(shared_lm, [f"{ws.run_id}/checkpoint-20", f"{ws.run_id}/adapter"], spec, short)
     base, *tuned = scores
     assert base.label == "base" and base.hit_rate_seen == 0.0
     for score in tuned:
@@ -64,11 +72,11 @@ def test_identity_meter_seen_vs_heldout(ws, shared_lm):
     assert len(base.misses) == base.n_seen + base.n_heldout - round(base.hit_rate_heldout * base.n_heldout)
 
 
-def test_forgetting_check_perplexity_and_drift(ws, shared_lm, peer_data):
+def test_forgetting_check_perplexity_and_drift(ws, shared_lm, peer_data, short):
     from core.eval.general import GENERAL_PROMPTS, load_general_text, measure_general
 
     text = load_general_text(peer_data / "wiki_demo.txt")
-    rows = measure_general(shared_lm, [f"{ws.run_id}/adapter"], text=text)
+    rows = measure_general(shared_lm, [f"{ws.run_id}/adapter"], text=text, settings=short)
     base, tuned = rows
     assert base["perplexity_delta"] == 0.0 and base["drift_rouge_l"] == 1.0
     assert tuned["perplexity"] != pytest.approx(base["perplexity"], rel=1e-3)
@@ -105,7 +113,7 @@ def test_scoreboard_cli_and_best_checkpoint(ws, peer_data, capsys):
     from core.eval.scoreboard import load_scoreboard
 
     code = main(["eval", "run", ws.run_id, "--text", str(peer_data / "wiki_demo.txt"),
-                 "--criterion", "identity_seen", "--max-new-tokens", "32", "--json", "--quiet"])
+                 "--criterion", "identity_seen", "--max-new-tokens", "16", "--json", "--quiet"])
     payload = json.loads(capsys.readouterr().out)
     assert code == 0
     labels = [r["label"] for r in payload["rows"]]

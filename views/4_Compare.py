@@ -67,7 +67,7 @@ def pick_model(models, groups) -> str | None:
     if st.session_state.get("cmp_model") not in names:
         default = names[0]
         by_path = {str(Path(m.path).resolve()): m.name for m in models}
-        for _, base, _ in groups:
+        for base in (group.base_model for group in groups):
             if base and str(Path(base).resolve()) in by_path:
                 default = by_path[str(Path(base).resolve())]
                 break

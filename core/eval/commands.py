@@ -31,38 +31,36 @@ def _batch_progress(done: int, total: int) -> None:
     stderr_progress(done / max(total, 1), f"answers {done}/{total}")
 
 
-def _seen_questions(args) -> list[str]:
-    """The training phrasings: of --dataset, else of the first adapter's run, else the generator's."""
+def _training_dataset(args) -> str | None:
+    """The dataset the phrasings were trained on: --dataset, else the first adapter's run's."""
     from core.data import store
-    from core.data.assistant import PRESETS
     from core.errors import UserError
-    from core.eval.identity import dataset_questions
     from core.train.runs import read_config
 
-    dataset = args.dataset
-    if not dataset:
-        for spec in args.adapters:
-            run_id = str(spec).partition("/")[0]
-            try:
-                dataset = read_config(run_id).get("dataset") or None
-            except UserError:  # an adapter folder outside any run: no dataset to read
-                dataset = None
-            if dataset:
-                break
-    if dataset and store.exists(dataset):
-        return dataset_questions(store.load_rows(dataset))
-    return list(dict.fromkeys(q for preset in PRESETS.values() for q in preset["questions"]))
+    if args.dataset:
+        return args.dataset
+    for spec in args.adapters:
+        try:
+            dataset = read_config(str(spec).partition("/")[0]).get("dataset")
+        except UserError:  # an adapter folder outside any run: no dataset to read
+            continue
+        if dataset and store.exists(dataset):
+            return dataset
+    return None
 
 
 def eval_identity(args) -> dict:
+    from core.data.assistant import PRESETS
     from core.eval.identity import identity_spec_for_dataset, make_spec, measure_identity, read_question_file
     from core.models.loading import load_base
 
     heldout = read_question_file(args.heldout) if args.heldout else None
-    if args.dataset and not args.name:
-        spec = identity_spec_for_dataset(args.dataset, None, args.author, heldout)
-    else:
-        spec = make_spec(args.name or "", args.author or "", _seen_questions(args), heldout)
+    dataset = _training_dataset(args)
+    if dataset:
+        spec = identity_spec_for_dataset(dataset, args.name, args.author, heldout)
+    else:  # no dataset known: the personal-assistant generator's phrasings were the training ones
+        seen = list(dict.fromkeys(q for preset in PRESETS.values() for q in preset["questions"]))
+        spec = make_spec(args.name or "", args.author or "", seen, heldout)
     lm = load_base(args.model, quantization=args.quantization)
     scores = measure_identity(lm, args.adapters, spec, _settings(args),
                               progress=None if args.quiet else _batch_progress)
