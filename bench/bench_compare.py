@@ -109,12 +109,13 @@ def run_mode(mode: str, model: str, adapters: list[str], n_prompts: int, max_new
     import torch
 
     from core.chat import compare as C
+    from core.chat.prompts import PromptItem
     from core.chat.generate import GenerationSettings, generate_reply
     from core.models.loading import load_base
 
     torch.set_num_threads(os.cpu_count() or 1)
     settings = GenerationSettings(max_new_tokens=max_new_tokens, temperature=0.0, repetition_penalty=1.0)
-    prompts = [C.PromptItem(p) for p in PROMPTS[:n_prompts]]
+    prompts = [PromptItem(p) for p in PROMPTS[:n_prompts]]
     load_seconds = 0.0
     started = time.perf_counter()
     answers: dict[str, list[str]] = {}

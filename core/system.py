@@ -59,11 +59,33 @@ def gpus() -> list[GpuInfo]:
                              capture_output=True, text=True, timeout=5, check=True).stdout
     except (OSError, subprocess.SubprocessError):
         return []
+    return parse_nvidia_smi(out)
+
+
+def parse_nvidia_smi(out: str) -> list[GpuInfo]:
+    """Rows of ``index, name, memory.total, memory.free`` (MiB, no units) -> GpuInfo.
+
+    A value nvidia-smi cannot read ("[N/A]", e.g. free memory of a MIG parent) is left unknown;
+    a row without a readable total is skipped rather than guessed.
+
+        >>> parse_nvidia_smi("0, NVIDIA H100 80GB HBM3, 81559, 80800")[0].total_bytes
+        85521448960
+    """
+    def mib(value: str) -> int | None:
+        try:
+            return int(float(value) * 2**20)
+        except ValueError:
+            return None
+
     found = []
     for line in out.strip().splitlines():
         parts = [p.strip() for p in line.split(",")]
-        if len(parts) >= 4 and parts[0].isdigit():
-            found.append(GpuInfo(int(parts[0]), parts[1], int(float(parts[2]) * 2**20), int(float(parts[3]) * 2**20)))
+        if len(parts) < 4 or not parts[0].isdigit():
+            continue
+        # a GPU name may itself hold a comma: the last two fields are the memory figures
+        total, free = mib(parts[-2]), mib(parts[-1])
+        if total is not None:
+            found.append(GpuInfo(int(parts[0]), ", ".join(parts[1:-2]), total, free))
     return found
 
 

@@ -16,13 +16,42 @@ from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 EXCEPTION_MARKERS = ("Traceback (most recent call last)", "StreamlitAPIException", "Page not found")
 
 
+SKIP_REASON_PREFIX = "browser tests not run"
+
+
+def browser_missing() -> str | None:
+    """Why the browser tests cannot run here (None when they can): no Chromium, no driver, or no
+    CJK font (a 中文 screenshot of tofu boxes would pass for a page that shows nothing)."""
+    if not Path(CHROMIUM).exists():
+        return "chromium is not installed"
+    if not Path(CHROMEDRIVER).exists():
+        return "chromedriver is not installed"
+    try:
+        fonts = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        fonts = ""
+    if not fonts.strip():
+        return "no CJK font is installed (fonts-noto-cjk)"
+    return None
+
+
 def browser_available() -> bool:
-    return Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()
+    """True when the browser tests can run. With BROWSER_TESTS=required (CI) a missing browser or
+    font is an error, not a skip."""
+    missing = browser_missing()
+    if missing and os.environ.get("BROWSER_TESTS") == "required":
+        raise RuntimeError(f"BROWSER_TESTS=required, but {missing}: "
+                           "apt-get install chromium chromium-driver fonts-noto-cjk")
+    return missing is None
+
+
+def skip_reason() -> str:
+    return f"{SKIP_REASON_PREFIX}: {browser_missing()}"
 
 
 def free_port() -> int:

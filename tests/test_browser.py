@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import ROOT, browser_available, chrome, page_problems, streamlit_server, wait_rendered
+from tests.browser import ROOT, browser_available, skip_reason, chrome, page_problems, streamlit_server, wait_rendered
 
-pytestmark = pytest.mark.skipif(not browser_available(), reason="chromium + chromedriver not installed")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not browser_available(), reason=skip_reason())]
 SLUGS = ["datasets", "", "train", "monitor", "compare", "knowledge", "chat"]  # a direct link to a page first: what a bookmark does
 
 

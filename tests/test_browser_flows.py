@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import (ROOT, body_text, browser_available, by_key, choose_option, chrome, page_problems,
+from tests.browser import (ROOT, body_text, browser_available, skip_reason, by_key, choose_option, chrome, page_problems,
                            send_chat, streamlit_server, wait_for, wait_rendered)
 
-pytestmark = pytest.mark.skipif(not browser_available(), reason="chromium + chromedriver not installed")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not browser_available(), reason=skip_reason())]
 PEER_WIKI = ROOT.parent / "shared" / "datasets" / "peer" / "wiki_demo.txt"
 
 

@@ -43,7 +43,7 @@ def test_atomic_write_keeps_old_file_on_failure(tmp_path):
 def test_safe_names():
     assert workspace.is_safe_name("assistant-zh_v1.2")
     assert workspace.is_safe_name("小智数据")
-    for bad in ("", "..", "a/b", "../etc", " x", "a" * 101):
+    for bad in ("", "..", "a/b", "../etc", " x", "a" * (workspace.MAX_NAME_BYTES + 1), "小" * 51):
         assert not workspace.is_safe_name(bad)
     with pytest.raises(ValueError):
         workspace.check_name("a/b")

@@ -151,12 +151,12 @@ def test_background_job_writes_the_scoreboard(ws):
     from core.eval.scoreboard import EvalOptions, load_scoreboard
 
     status = start_eval_job(ws.run_id, EvalOptions(general=False, max_new_tokens=8))
-    assert status["state"] in ("queued", "running")
+    assert status.status in ("queued", "running")
     with pytest.raises(UserError) as caught:
         start_eval_job(ws.run_id)
     assert caught.value.key == "err.eval.job_running"
     final = wait_for_eval(ws.run_id, timeout=600)
-    assert final["state"] == "completed", final
-    assert read_eval_status(ws.run_id)["progress"] == 1.0
+    assert final.status == "completed", (final.error, final.error_key)
+    assert read_eval_status(ws.run_id).progress == 1.0
     board = load_scoreboard(ws.run_id)
     assert board.options["max_new_tokens"] == 8 and board.rows[1]["identity_seen"] is not None

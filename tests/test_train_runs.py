@@ -106,9 +106,9 @@ def test_half_written_checkpoint_is_never_listed(workbench_home):
     runs.mark_checkpoint_complete(torn)
     (half / "trainer_state.json").write_text("{}")  # complete files, but the marker is not there yet
     assert runs.list_checkpoints("r1") == ["checkpoint-2"]
-    # once the run is over, a checkpoint whose trainer state is whole is complete
+    # once the run is over too: without its marker a checkpoint is never listed
     runs.write_status(runs.RunStatus(run_id="r1", status="failed"))
-    assert runs.list_checkpoints("r1") == ["checkpoint-2", "checkpoint-4"]
+    assert runs.list_checkpoints("r1") == ["checkpoint-2"]
     from core.errors import UserError
 
     with pytest.raises(UserError):

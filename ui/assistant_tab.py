@@ -5,7 +5,8 @@ import streamlit as st
 
 from core.data.assistant import PRESETS, AssistantSpec, generate_assistant_rows, save_assistant_dataset
 from core.errors import UserError
-from ui.common import lang, show_user_error, tr
+from ui.common import lang, show_user_error, show_untrusted, tr
+from ui.state import KEEP
 
 PRESET_KEY = "assistant_preset_lang"
 
@@ -17,23 +18,23 @@ def _apply_preset(lang: str) -> None:
 
 def render_assistant_tab() -> None:
     st.caption(tr("assistant.intro"))
-    preset = st.radio(tr("assistant.preset"), list(PRESETS), horizontal=True, key="assistant_lang",
+    preset = st.radio(tr("assistant.preset"), list(PRESETS), horizontal=True, key="assistant_lang", persist_state=KEEP,
                     format_func=lambda code: {"zh": "中文", "en": "English"}[code])
     if st.session_state.get(PRESET_KEY) != preset:  # switching preset refills questions and answer
         st.session_state[PRESET_KEY] = preset
         _apply_preset(preset)
 
     left, right = st.columns(2)
-    name = left.text_input(tr("assistant.name"), value="小智" if preset == "zh" else "Aria", key="assistant_name")
-    author = right.text_input(tr("assistant.author"), value="张三" if preset == "zh" else "Alex", key="assistant_author")
+    name = left.text_input(tr("assistant.name"), value="小智" if preset == "zh" else "Aria", key="assistant_name", persist_state=KEEP)
+    author = right.text_input(tr("assistant.author"), value="张三" if preset == "zh" else "Alex", key="assistant_author", persist_state=KEEP)
     n = left.number_input(tr("assistant.n"), min_value=0, max_value=10_000_000, value=10_000, step=1000,
-                          key="assistant_n", help=tr("assistant.n_help"))
-    dataset_name = right.text_input(tr("assistant.dataset_name"), value="assistant", key="assistant_dataset")
-    questions = st.text_area(tr("assistant.questions"), key="assistant_questions", height=150,
+                          key="assistant_n", persist_state=KEEP, help=tr("assistant.n_help"))
+    dataset_name = right.text_input(tr("assistant.dataset_name"), value="assistant", key="assistant_dataset", persist_state=KEEP)
+    questions = st.text_area(tr("assistant.questions"), key="assistant_questions", persist_state=KEEP, height=150,
                              help=tr("assistant.questions_help"))
-    answer = st.text_area(tr("assistant.answer"), key="assistant_answer", height=90,
+    answer = st.text_area(tr("assistant.answer"), key="assistant_answer", persist_state=KEEP, height=90,
                           help=tr("assistant.answer_help"))
-    system = st.text_input(tr("assistant.system"), value="", key="assistant_system")
+    system = st.text_input(tr("assistant.system"), value="", key="assistant_system", persist_state=KEEP)
 
     spec = AssistantSpec(name=name, author=author, n=int(n), lang=preset,
                          questions=[q for q in questions.splitlines() if q.strip()],
@@ -48,7 +49,7 @@ def render_assistant_tab() -> None:
         for row in preview[:3]:
             for message in row["messages"]:
                 with st.chat_message(message["role"]):
-                    st.write(message["content"])
+                    show_untrusted(message["content"])
 
     if st.button(tr("assistant.generate"), type="primary", disabled=bool(errors), key="assistant_generate"):
         try:

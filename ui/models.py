@@ -11,6 +11,7 @@ import sys
 import streamlit as st
 
 from core.errors import UserError
+from ui.state import KEEP
 
 
 MAX_LOADED = 2  # models kept in memory at once; the least recently used one is dropped
@@ -73,4 +74,4 @@ def model_picker(key: str, label: str) -> str | None:
             st.rerun()
         return None
     names = [m.name for m in models]
-    return st.selectbox(label, names, key=key)
+    return st.selectbox(label, names, key=key, persist_state=KEEP)

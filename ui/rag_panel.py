@@ -17,6 +17,8 @@ from core.errors import UserError
 from core.rag.prompting import DEFAULT_TEMPLATES, check_template, default_template
 from core.rag.retrieval import DEFAULT_K, Hit, RagSettings
 from ui.common import lang, show_user_error, tr
+from core.untrusted import inert_markdown
+from ui.state import KEEP
 
 ENABLED_KEY = "rag_enabled"
 KB_KEY = "rag_kb"
@@ -42,7 +44,7 @@ def rag_settings() -> RagSettings | None:
     """The RAG switch and its settings; returns None while it is off or no base exists."""
     from core.rag import store
 
-    enabled = st.toggle(tr("rag.enable"), key=ENABLED_KEY, help=tr("rag.enable_help"))
+    enabled = st.toggle(tr("rag.enable"), key=ENABLED_KEY, persist_state=KEEP, help=tr("rag.enable_help"))
     if not enabled:
         return None
     names = [info.name for info in store.list_kbs()]
@@ -51,15 +53,15 @@ def rag_settings() -> RagSettings | None:
         return None
     if st.session_state.get(KB_KEY) not in names:
         st.session_state[KB_KEY] = names[0]
-    kb = st.selectbox(tr("rag.kb"), names, key=KB_KEY)
+    kb = st.selectbox(tr("rag.kb"), names, key=KB_KEY, persist_state=KEEP)
     with st.expander(tr("rag.settings"), expanded=False):
-        k = st.slider(tr("rag.top_k"), 1, 20, DEFAULT_K, key=K_KEY)
+        k = st.slider(tr("rag.top_k"), 1, 20, DEFAULT_K, key=K_KEY, persist_state=KEEP)
         threshold = st.slider(tr("rag.threshold"), 0.0, 1.0, DEFAULT_THRESHOLD, step=0.05,
-                              key=THRESHOLD_KEY, help=tr("rag.threshold_help"))
-        neighbors = st.number_input(tr("rag.neighbors"), 0, 5, 0, key=NEIGHBORS_KEY,
+                              key=THRESHOLD_KEY, persist_state=KEEP, help=tr("rag.threshold_help"))
+        neighbors = st.number_input(tr("rag.neighbors"), 0, 5, 0, key=NEIGHBORS_KEY, persist_state=KEEP,
                                     help=tr("rag.neighbors_help"))
         _sync_template_language()
-        template = st.text_area(tr("rag.template"), key=TEMPLATE_KEY, height=180,
+        template = st.text_area(tr("rag.template"), key=TEMPLATE_KEY, persist_state=KEEP, height=180,
                                 help=tr("rag.template_help"))
         st.button(tr("rag.template_reset"), key="rag_template_reset", on_click=_reset_template)
         try:
@@ -82,6 +84,6 @@ def show_sources(hits, *, expanded: bool = False) -> None:
         return
     with st.expander(tr("rag.sources", n=len(hits)), expanded=expanded):
         for rank, hit in enumerate(hits, 1):
-            st.markdown(f"**{tr('rag.source_line', rank=rank, name=hit.name or hit.source, chunk=hit.chunk, score=hit.score)}**")
-            st.caption(hit.source)
+            st.markdown(f"**{tr('rag.source_line', rank=rank, name=inert_markdown(hit.name or hit.source), chunk=hit.chunk, score=hit.score)}**")
+            st.caption(inert_markdown(hit.source))
             st.text(hit.text)

@@ -9,10 +9,11 @@ import streamlit as st
 
 from core.errors import UserError
 from ui.common import lang, show_user_error, tr
+from ui.state import KEEP, open_tab
 
 EXPORT_ADAPTER_KEY = "cmp_export_adapter"  # the export tab's adapter select box
+COMPARE_TABS = "cmp_tab"  # the Compare page's kept_tabs key
 CHAT_PAGE = "views/6_Chat.py"
-LIVE_STATES = ("queued", "running")  # core.eval.job.LIVE_STATES, without importing it at page load
 
 
 def _metric_name(metric: str) -> str:
@@ -33,17 +34,17 @@ def _options_form(run_id: str, config: dict):
         seen = dataset_questions(store.load_rows(dataset))
     with st.form(key=f"sb_form_{run_id}"):
         a, b = st.columns(2)
-        name = a.text_input(tr("eval.name"), meta.get("name", ""), key=f"sb_name_{run_id}",
+        name = a.text_input(tr("eval.name"), meta.get("name", ""), key=f"sb_name_{run_id}", persist_state=KEEP,
                             help=tr("eval.name_help"))
-        author = b.text_input(tr("eval.author"), meta.get("author", ""), key=f"sb_author_{run_id}")
+        author = b.text_input(tr("eval.author"), meta.get("author", ""), key=f"sb_author_{run_id}", persist_state=KEEP)
         heldout = st.text_area(tr("eval.heldout"), "\n".join(default_heldout(seen)), height=150,
-                               key=f"sb_heldout_{run_id}", help=tr("eval.heldout_help", n=len(seen)))
+                               key=f"sb_heldout_{run_id}", persist_state=KEEP, help=tr("eval.heldout_help", n=len(seen)))
         a, b, c = st.columns(3)
-        text_path = a.text_input(tr("eval.text_path"), key=f"sb_text_{run_id}", help=tr("eval.text_path_help"))
-        bench_file = b.text_input(tr("eval.bench_file"), key=f"sb_bench_{run_id}", help=tr("eval.bench_file_help"))
-        reference_file = c.text_input(tr("eval.reference_file"), key=f"sb_refs_{run_id}",
+        text_path = a.text_input(tr("eval.text_path"), key=f"sb_text_{run_id}", persist_state=KEEP, help=tr("eval.text_path_help"))
+        bench_file = b.text_input(tr("eval.bench_file"), key=f"sb_bench_{run_id}", persist_state=KEEP, help=tr("eval.bench_file_help"))
+        reference_file = c.text_input(tr("eval.reference_file"), key=f"sb_refs_{run_id}", persist_state=KEEP,
                                       help=tr("eval.reference_file_help"))
-        max_new = st.number_input(tr("eval.max_new_tokens"), 8, 1024, 64, step=8, key=f"sb_max_new_{run_id}")
+        max_new = st.number_input(tr("eval.max_new_tokens"), 8, 1024, 64, step=8, key=f"sb_max_new_{run_id}", persist_state=KEEP)
         submitted = st.form_submit_button(tr("eval.start"), type="primary")
     if not submitted:
         return None
@@ -53,24 +54,22 @@ def _options_form(run_id: str, config: dict):
                        reference_file=reference_file.strip(), max_new_tokens=int(max_new))
 
 
-def _status(run_id: str) -> dict | None:
-    from core.eval.job import error_message, read_eval_status
+def _status(run_id: str):
+    """Draw the evaluation's progress or failure; returns its EvalStatus (None when never started)."""
+    from core.eval.job import log_tail, read_eval_status
 
     status = read_eval_status(run_id)
-    if not status:
+    if status is None:
         return None
-    state = status.get("state")
-    if state in LIVE_STATES:
-        message = status.get("message") or {}
-        from core.i18n import Msg
-
-        text = Msg(message["key"], **message.get("params", {})).render(lang()) if message else tr("eval.queued")
-        st.progress(float(status.get("progress") or 0.0), text=text)
-    elif state == "failed":
-        error = error_message(status)
+    if status.live:
+        message = status.message()
+        st.progress(status.progress, text=message.render(lang()) if message else tr("eval.queued"))
+    elif status.status == "failed":
+        error = status.error_message()
         st.error(tr("eval.failed", error=error.render(lang()) if error else ""))
-        if status.get("log_tail"):
-            st.code(status["log_tail"])
+        tail = log_tail(run_id)
+        if tail:
+            st.code(tail)
     return status
 
 
@@ -91,6 +90,7 @@ def _next_steps(best: dict, board) -> None:
         st.switch_page(CHAT_PAGE)
     if b.button(tr("eval.next_export"), key="sb_next_export"):
         st.session_state[EXPORT_ADAPTER_KEY] = best["label"]
+        open_tab(COMPARE_TABS, "compare.tab_export")
         st.info(tr("eval.next_export_done", label=best["label"]))
 
 
@@ -101,7 +101,7 @@ def _plot(board) -> None:
     if curves.empty or curves.step.isna().all():
         return
     metrics = list(dict.fromkeys(curves.metric))
-    metric = st.selectbox(tr("eval.plot_metric"), metrics, key="sb_plot_metric", format_func=_metric_name)
+    metric = st.selectbox(tr("eval.plot_metric"), metrics, key="sb_plot_metric", persist_state=KEEP, format_func=_metric_name)
     shown = curves[curves.metric == metric].dropna(subset=["step"]).sort_values("step")
     fig = px.line(shown, x="step", y="value", markers=True, hover_name="label",
                   labels={"step": tr("eval.step"), "value": _metric_name(metric)})
@@ -157,7 +157,7 @@ def _board(run_id: str) -> None:
     if not present:
         return
     default = DEFAULT_CRITERION if DEFAULT_CRITERION in present else present[0]
-    criterion = st.selectbox(tr("eval.criterion"), present, index=present.index(default), key="sb_criterion",
+    criterion = st.selectbox(tr("eval.criterion"), present, index=present.index(default), key="sb_criterion", persist_state=KEEP,
                              format_func=_metric_name)
     best = best_checkpoint(board, criterion)
     if best:
@@ -170,8 +170,8 @@ def _board(run_id: str) -> None:
 @st.fragment(run_every=3)
 def _follow(run_id: str) -> None:
     """While the job runs: redraw its progress every few seconds; redraw the page when it ends."""
-    status = _status(run_id) or {}
-    if status.get("state") not in LIVE_STATES:
+    status = _status(run_id)
+    if status is None or not status.live:
         st.rerun()
 
 
@@ -185,11 +185,11 @@ def scoreboard_tab(groups) -> None:
         st.info(tr("compare.no_runs"))
         return
     run_ids = [g.run_id for g in groups]
-    run_id = st.selectbox(tr("common.run"), run_ids, key="sb_run")
+    run_id = st.selectbox(tr("common.run"), run_ids, key="sb_run", persist_state=KEEP)
     from core.eval.job import read_eval_status
 
     status = read_eval_status(run_id)
-    if status and status.get("state") in LIVE_STATES:
+    if status is not None and status.live:
         _follow(run_id)
     else:
         _status(run_id)

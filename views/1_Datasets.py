@@ -16,6 +16,9 @@ from core.data import importer, shape, stats, store
 from core.data.formats import EXPORT_FORMATS
 from core.errors import UserError
 from ui.common import flash, show_flash, page_start, show_user_error, tr
+from ui.common import show_untrusted
+from ui.assistant_tab import render_assistant_tab
+from ui.state import KEEP, kept_tabs
 
 # Session-state keys (widget keys are prefixed "ds_" and unique on this page).
 REPORT = "ds_report"            # the last ImportReport, waiting for save / abort
@@ -23,6 +26,9 @@ REPORT_SOURCE = "ds_report_source"
 MAPPING_TEXT = "ds_mapping_text"
 TOKEN_STATS = "ds_token_stats"  # {dataset: stats dict}
 EXPORT_FILE = "ds_export_file"  # (filename, bytes, skipped)
+TAB_KEY = "ds_tab"
+TABS = ["datasets.tab_import", "datasets.tab_browse", "datasets.tab_shape", "datasets.tab_manage",
+        "datasets.tab_assistant"]
 UPLOAD_TYPES = ["json", "jsonl", "csv", "tsv", "parquet", "txt"]
 PAGE_SIZE = 50
 
@@ -66,6 +72,9 @@ def _analyze(source: str, mapping: dict | None = None) -> None:
         if upload is None:
             st.warning(tr("datasets.need_file"))
             return
+        from core.limits import check_upload
+
+        check_upload(upload.name, upload.size)  # a message about this file, before it is parsed
         report = importer.analyze_bytes(upload.getvalue(), upload.name, options)
         report.source = upload.name
     else:
@@ -103,26 +112,26 @@ def _dataset_info_entries(path: str) -> list[str]:
 
 
 def import_tab() -> None:
-    source = st.radio(tr("datasets.source"), ["upload", "path"], horizontal=True, key="ds_source",
+    source = st.radio(tr("datasets.source"), ["upload", "path"], horizontal=True, key="ds_source", persist_state=KEEP,
                       format_func=lambda s: tr(f"datasets.source_{s}"))
     if source == "upload":
         st.file_uploader(tr("datasets.upload"), type=UPLOAD_TYPES, key="ds_upload")
     else:
-        path = st.text_input(tr("datasets.path"), key="ds_path", help=tr("datasets.path_help"))
+        path = st.text_input(tr("datasets.path"), key="ds_path", persist_state=KEEP, help=tr("datasets.path_help"))
         entries = _dataset_info_entries(path) if path else []
         if entries:
-            st.selectbox(tr("datasets.entry"), entries, key="ds_entry")
+            st.selectbox(tr("datasets.entry"), entries, key="ds_entry", persist_state=KEEP)
         else:
             st.session_state.pop("ds_entry", None)
-    st.selectbox(tr("datasets.format"), importer.FORMAT_CHOICES, key="ds_format",
+    st.selectbox(tr("datasets.format"), importer.FORMAT_CHOICES, key="ds_format", persist_state=KEEP,
                  format_func=lambda f: tr(f"datasets.format.{f}"), help=tr("datasets.format_help"))
     with st.expander(tr("datasets.options")):
         left, right = st.columns(2)
-        left.text_input(tr("datasets.fill_name"), key="ds_fill_name", help=tr("datasets.fill_help"))
-        right.text_input(tr("datasets.fill_author"), key="ds_fill_author", help=tr("datasets.fill_help"))
+        left.text_input(tr("datasets.fill_name"), key="ds_fill_name", persist_state=KEEP, help=tr("datasets.fill_help"))
+        right.text_input(tr("datasets.fill_author"), key="ds_fill_author", persist_state=KEEP, help=tr("datasets.fill_help"))
         left.number_input(tr("datasets.max_chars"), min_value=100, max_value=10_000_000,
-                          value=importer.DEFAULT_MAX_CHARS, step=1000, key="ds_max_chars")
-        right.selectbox(tr("datasets.text_split"), [None, "line", "paragraph", "file"], key="ds_text_split",
+                          value=importer.DEFAULT_MAX_CHARS, step=1000, key="ds_max_chars", persist_state=KEEP)
+        right.selectbox(tr("datasets.text_split"), [None, "line", "paragraph", "file"], key="ds_text_split", persist_state=KEEP,
                         format_func=lambda s: tr("datasets.format.auto") if s is None else tr(f"datasets.split.{s}"))
     if st.button(tr("datasets.check"), type="primary", key="ds_check"):
         try:
@@ -149,7 +158,7 @@ def _report_view(report: importer.ImportReport) -> None:
     for note in report.notes:
         st.info(_note(note))
     with st.expander(tr("datasets.mapping")):
-        text = st.text_area(tr("datasets.mapping"), key=MAPPING_TEXT, height=220,
+        text = st.text_area(tr("datasets.mapping"), key=MAPPING_TEXT, persist_state=KEEP, height=220,
                             help=tr("datasets.mapping_help"), label_visibility="collapsed")
         if st.button(tr("datasets.recheck"), key="ds_recheck"):
             try:
@@ -172,7 +181,7 @@ def _report_view(report: importer.ImportReport) -> None:
         st.markdown(f"**{tr('datasets.preview_good')}**")
         st.dataframe(_table(report.rows[:10]), hide_index=True, width="stretch")
     left, right = st.columns([3, 2])
-    name = left.text_input(tr("datasets.name"), key="ds_save_name")
+    name = left.text_input(tr("datasets.name"), key="ds_save_name", persist_state=KEEP)
     overwrite = right.checkbox(tr("datasets.overwrite"), key="ds_overwrite")
     b1, b2 = st.columns(2)
     if not report.rows:
@@ -219,7 +228,7 @@ def _table(rows: list[dict]):
 
 def _pick_dataset(key: str, infos: list[store.DatasetInfo]) -> str | None:
     names = [i.name for i in infos]
-    return st.selectbox(tr("datasets.pick"), names, key=key)
+    return st.selectbox(tr("datasets.pick"), names, key=key, persist_state=KEEP)
 
 
 def _conversation(row: dict) -> None:
@@ -232,7 +241,7 @@ def _conversation(row: dict) -> None:
             if msg["role"] == "tool":
                 st.code(msg["content"], language=None, wrap_lines=True)
             else:
-                st.markdown(msg["content"])
+                show_untrusted(msg["content"])
     if row.get("tools"):
         with st.expander(tr("datasets.tools_in_row")):
             st.json(row["tools"])
@@ -248,17 +257,17 @@ def browse_tab(infos: list[store.DatasetInfo]) -> None:
     except UserError as err:
         show_user_error(err)
         return
-    view = st.radio(" ", ["table", "conversation"], horizontal=True, key="ds_view",
+    view = st.radio(" ", ["table", "conversation"], horizontal=True, key="ds_view", persist_state=KEEP,
                     format_func=lambda v: tr(f"datasets.{v}"), label_visibility="collapsed")
     if view == "table":
         pages = max(1, (len(rows) + PAGE_SIZE - 1) // PAGE_SIZE)
-        page = st.number_input(tr("datasets.page"), 1, pages, 1, key="ds_page") if pages > 1 else 1
+        page = st.number_input(tr("datasets.page"), 1, pages, 1, key="ds_page", persist_state=KEEP) if pages > 1 else 1
         start = (int(page) - 1) * PAGE_SIZE
         table = _table(rows[start:start + PAGE_SIZE])
         table.index = range(start + 1, start + 1 + len(table))
         st.dataframe(table, width="stretch")
     elif rows:
-        idx = st.number_input(tr("datasets.row_no"), 1, len(rows), 1, key="ds_row_no")
+        idx = st.number_input(tr("datasets.row_no"), 1, len(rows), 1, key="ds_row_no", persist_state=KEEP)
         _conversation(rows[int(idx) - 1])
 
     st.subheader(tr("datasets.stats"))
@@ -273,16 +282,13 @@ def browse_tab(infos: list[store.DatasetInfo]) -> None:
 
 
 def _model_choice() -> str | None:
-    try:
-        from core.models.registry import list_models
+    from core.models.registry import list_models
 
-        models = {m.name: m.path for m in list_models()}
-    except (ImportError, UserError, OSError):
-        models = {}
+    models = {m.name: m.path for m in list_models()}
     left, right = st.columns(2)
-    choice = left.selectbox(tr("datasets.model"), [None, *models], key="ds_model",
+    choice = left.selectbox(tr("datasets.model"), [None, *models], key="ds_model", persist_state=KEEP,
                             format_func=lambda m: tr("common.none") if m is None else m)
-    path = right.text_input(tr("datasets.model_path"), key="ds_model_path")
+    path = right.text_input(tr("datasets.model_path"), key="ds_model_path", persist_state=KEEP)
     if path.strip():
         return path.strip()
     return models.get(choice) if choice else None
@@ -291,7 +297,7 @@ def _model_choice() -> str | None:
 def _token_section(name: str) -> None:
     st.markdown(f"**{tr('datasets.tokens')}**")
     model_path = _model_choice()
-    max_length = st.number_input(tr("datasets.max_length"), 16, 1_000_000, 2048, step=256, key="ds_max_length")
+    max_length = st.number_input(tr("datasets.max_length"), 16, 1_000_000, 2048, step=256, key="ds_max_length", persist_state=KEEP)
     if st.button(tr("datasets.measure"), key="ds_measure", disabled=not model_path):
         try:
             with st.spinner(tr("datasets.measuring")):
@@ -323,7 +329,7 @@ def _token_section(name: str) -> None:
 
 def _duplicates_section(name: str, rows: list[dict]) -> None:
     st.markdown(f"**{tr('datasets.duplicates')}**")
-    by = st.radio(tr("datasets.dup_by"), ["row", "prompt"], horizontal=True, key="ds_dup_by",
+    by = st.radio(tr("datasets.dup_by"), ["row", "prompt"], horizontal=True, key="ds_dup_by", persist_state=KEEP,
                   format_func=lambda b: tr(f"datasets.dup.{b}"))
     count = sum(len(g) - 1 for g in stats.find_duplicates(rows, by))
     if not count:
@@ -351,12 +357,13 @@ def shape_tab(infos: list[store.DatasetInfo]) -> None:
 
     st.subheader(tr("datasets.split_header"))
     c1, c2, c3 = st.columns([3, 2, 1])
-    split_name = c1.selectbox(tr("datasets.pick"), names, key="ds_split_name")
-    ratio = c2.slider(tr("datasets.eval_ratio"), 0.01, 0.5, 0.1, 0.01, key="ds_split_ratio")
-    seed = c3.number_input(tr("datasets.seed"), 0, 2**31 - 1, 42, key="ds_split_seed")
+    split_name = c1.selectbox(tr("datasets.pick"), names, key="ds_split_name", persist_state=KEEP)
+    ratio = c2.slider(tr("datasets.eval_ratio"), 0.01, 0.5, 0.1, 0.01, key="ds_split_ratio", persist_state=KEEP)
+    seed = c3.number_input(tr("datasets.seed"), 0, 2**31 - 1, 42, key="ds_split_seed", persist_state=KEEP)
+    split_overwrite = st.checkbox(tr("datasets.split_overwrite", name=split_name), key="ds_split_overwrite")
     if st.button(tr("datasets.split_go"), key="ds_split_go"):
         try:
-            train, ev = shape.split_dataset(split_name, float(ratio), int(seed), overwrite=True)
+            train, ev = shape.split_dataset(split_name, float(ratio), int(seed), overwrite=split_overwrite)
         except UserError as err:
             show_user_error(err)
         else:
@@ -366,7 +373,7 @@ def shape_tab(infos: list[store.DatasetInfo]) -> None:
 
     st.subheader(tr("datasets.mix_header"))
     st.caption(tr("datasets.mix_help"))
-    chosen = st.multiselect(tr("datasets.mix_sources"), names, key="ds_mix_sources")
+    chosen = st.multiselect(tr("datasets.mix_sources"), names, key="ds_mix_sources", persist_state=KEEP)
     if chosen:
         import pandas as pd
 
@@ -381,15 +388,17 @@ def shape_tab(infos: list[store.DatasetInfo]) -> None:
                 "allow_repeat": st.column_config.CheckboxColumn(tr("datasets.col_allow_repeat")),
             })
         c1, c2, c3 = st.columns([2, 3, 1])
-        total = c1.number_input(tr("datasets.mix_total"), 0, 100_000_000, 0, step=1000, key="ds_mix_total")
-        output = c2.text_input(tr("datasets.mix_output"), value="mix", key="ds_mix_output")
-        mix_seed = c3.number_input(tr("datasets.seed"), 0, 2**31 - 1, 42, key="ds_mix_seed")
+        total = c1.number_input(tr("datasets.mix_total"), 0, 100_000_000, 0, step=1000, key="ds_mix_total", persist_state=KEEP)
+        output = c2.text_input(tr("datasets.mix_output"), value="mix", key="ds_mix_output", persist_state=KEEP)
+        mix_seed = c3.number_input(tr("datasets.seed"), 0, 2**31 - 1, 42, key="ds_mix_seed", persist_state=KEEP)
+        mix_overwrite = st.checkbox(tr("datasets.overwrite"), key="ds_mix_overwrite")
         if st.button(tr("datasets.mix_go"), key="ds_mix_go"):
             try:
                 sources = [shape.MixSource(str(r["name"]), float(r["weight"] or 0), float(r["repeat"] or 0),
                                            bool(r["allow_repeat"])) for r in edited.to_dict("records")]
                 importer.check_dataset_name(output)
-                info, _ = shape.mix_datasets(sources, output, int(total) or None, int(mix_seed), overwrite=True)
+                info, _ = shape.mix_datasets(sources, output, int(total) or None, int(mix_seed),
+                                             overwrite=mix_overwrite)
             except UserError as err:
                 show_user_error(err)
             else:
@@ -398,9 +407,9 @@ def shape_tab(infos: list[store.DatasetInfo]) -> None:
 
     st.subheader(tr("datasets.export_header"))
     c1, c2, c3 = st.columns([3, 2, 1])
-    export_name = c1.selectbox(tr("datasets.pick"), names, key="ds_export_name")
-    fmt = c2.radio(tr("datasets.export_format"), EXPORT_FORMATS, horizontal=True, key="ds_export_format")
-    as_jsonl = c3.checkbox("JSONL", value=fmt == "openai", key=f"ds_export_jsonl_{fmt}")
+    export_name = c1.selectbox(tr("datasets.pick"), names, key="ds_export_name", persist_state=KEEP)
+    fmt = c2.radio(tr("datasets.export_format"), EXPORT_FORMATS, horizontal=True, key="ds_export_format", persist_state=KEEP)
+    as_jsonl = c3.checkbox("JSONL", value=fmt == "openai", key=f"ds_export_jsonl_{fmt}", persist_state=KEEP)
     if st.button(tr("datasets.export_prepare"), key="ds_export_prepare"):
         try:
             body, skipped = shape.export_bytes(_dataset_rows(export_name), fmt, jsonl=as_jsonl)
@@ -438,8 +447,8 @@ def manage_tab(infos: list[store.DatasetInfo]) -> None:
 
     st.subheader(tr("datasets.rename"))
     c1, c2 = st.columns(2)
-    old = c1.selectbox(tr("datasets.pick"), names, key="ds_rename_from")
-    new = c2.text_input(tr("datasets.new_name"), key="ds_rename_to")
+    old = c1.selectbox(tr("datasets.pick"), names, key="ds_rename_from", persist_state=KEEP)
+    new = c2.text_input(tr("datasets.new_name"), key="ds_rename_to", persist_state=KEEP)
     if st.button(tr("datasets.rename"), key="ds_rename_go", disabled=not new.strip()):
         try:
             new = importer.check_dataset_name(new)
@@ -451,7 +460,7 @@ def manage_tab(infos: list[store.DatasetInfo]) -> None:
             st.rerun()
 
     st.subheader(tr("datasets.delete_header"))
-    victim = st.selectbox(tr("datasets.pick"), names, key="ds_delete_name")
+    victim = st.selectbox(tr("datasets.pick"), names, key="ds_delete_name", persist_state=KEEP)
     sure = st.checkbox(tr("datasets.delete_confirm", name=victim), key=f"ds_delete_sure_{victim}")
     if st.button(tr("common.delete"), key="ds_delete_go", disabled=not sure, type="primary"):
         try:
@@ -464,21 +473,11 @@ def manage_tab(infos: list[store.DatasetInfo]) -> None:
             st.rerun()
 
 
-def assistant_tab() -> None:
-    try:
-        from ui.assistant_tab import render_assistant_tab
-    except ImportError:
-        st.info(tr("datasets.assistant_missing"))
-        return
-    render_assistant_tab()
-
-
 def main() -> None:
     page_start("datasets.title")
     st.caption(tr("datasets.intro"))
     show_flash()
-    tabs = st.tabs([tr("datasets.tab_import"), tr("datasets.tab_browse"), tr("datasets.tab_shape"),
-                    tr("datasets.tab_manage"), tr("datasets.tab_assistant")])
+    tabs = kept_tabs(TAB_KEY, TABS)
     infos = store.list_datasets()
     with tabs[0]:
         import_tab()
@@ -489,7 +488,7 @@ def main() -> None:
     with tabs[3]:
         manage_tab(infos)
     with tabs[4]:
-        assistant_tab()
+        render_assistant_tab()
 
 
 main()

@@ -13,6 +13,8 @@ import streamlit as st
 from core.errors import UserError
 from core.train import metrics, runs
 from ui.common import page_start, show_user_error, tr
+from core.untrusted import inert_markdown
+from ui.state import KEEP
 
 RUNS_KEY = "monitor_runs"
 EMA_KEY = "monitor_ema"
@@ -51,9 +53,9 @@ def probes_panel(run_id: str) -> None:
         st.caption(tr("monitor.no_probes"))
         return
     for prompt, answers in table.items():
-        st.markdown(f"**{tr('monitor.prompt')}:** {prompt}")
+        st.markdown(f"**{tr('monitor.prompt')}:** {inert_markdown(prompt)}")
         for step, answer in reversed(answers[-6:]):
-            st.markdown(f"`{tr('monitor.step')} {step}` {answer.strip() or tr('monitor.empty_answer')}")
+            st.markdown(f"`{tr('monitor.step')} {step}` {inert_markdown(answer.strip()) or tr('monitor.empty_answer')}")
         if len(answers) > 6:
             with st.expander(tr("monitor.all_answers", n=len(answers))):
                 st.dataframe([{"step": s, "answer": a} for s, a in answers], hide_index=True, width="stretch")
@@ -88,7 +90,7 @@ def charts(selected: list[str], smoothing: float) -> None:
             probe_run = selected[0]
         if len(selected) > 1:
             probe_run = st.selectbox(tr("common.run"), selected, index=selected.index(probe_run),
-                                     key=PROBE_RUN_KEY)
+                                     key=PROBE_RUN_KEY, persist_state=KEEP)
         probes_panel(probe_run)
 
 
@@ -107,9 +109,9 @@ def main() -> None:
     else:
         st.session_state[RUNS_KEY] = [r for r in st.session_state[RUNS_KEY] if r in run_ids]
     c1, c2 = st.columns([3, 1])
-    selected = c1.multiselect(tr("monitor.runs"), run_ids, key=RUNS_KEY,
+    selected = c1.multiselect(tr("monitor.runs"), run_ids, key=RUNS_KEY, persist_state=KEEP,
                               format_func=lambda r: f"{r} ({tr('train.state.' + statuses[r].status)})")
-    smoothing = c2.slider(tr("monitor.smoothing"), 0.0, 0.99, 0.6, 0.01, key=EMA_KEY, help=tr("monitor.smoothing_help"))
+    smoothing = c2.slider(tr("monitor.smoothing"), 0.0, 0.99, 0.6, 0.01, key=EMA_KEY, persist_state=KEEP, help=tr("monitor.smoothing_help"))
     if not selected:
         st.info(tr("monitor.pick_runs"))
         return

@@ -17,34 +17,14 @@ from core.chat.metrics import COMPARE_METRICS
 from core.errors import UserError
 from ui.common import page_start, show_user_error, tr
 from ui.scoreboard_tab import scoreboard_tab
+from core.untrusted import inert_html, inert_markdown
 
-try:
-    from ui.models import get_loaded_model, unload_all
-except ImportError:  # ui.models not present: a page-local cache with the same contract
-    @st.cache_resource(max_entries=1, show_spinner=False)
-    def _load(model_path: str, quantization: str):
-        from core.models.loading import load_base
-
-        return load_base(model_path, quantization=quantization)
-
-    def get_loaded_model(model: str, quantization: str = "none"):
-        from core.models.registry import resolve_model
-
-        return _load(str(resolve_model(model)), quantization)
-
-    def unload_all() -> None:
-        _load.clear()
+from ui.export_tab import export_tab
+from ui.models import get_loaded_model, unload_all
+from ui.state import KEEP, kept_tabs
 
 RESULT_KEY = "cmp_result"  # CompareResult.to_dict() of the comparison on screen
-ZIP_KEY = "cmp_zip"  # (adapter path, file name, bytes)
-EXPORT_KEY = "cmp_export"  # ExportResult.to_dict() of the last merge
 QUANTIZATIONS = ["none", "4bit", "8bit"]
-
-
-def human_size(n: int) -> str:
-    from core.models.registry import human_size as _human
-
-    return _human(n)
 
 
 # ----------------------------------------------------------------------------- choosing
@@ -72,7 +52,7 @@ def pick_model(models, groups) -> str | None:
                 default = by_path[str(Path(base).resolve())]
                 break
         st.session_state["cmp_model"] = default
-    return st.selectbox(tr("common.model"), names, key="cmp_model")
+    return st.selectbox(tr("common.model"), names, key="cmp_model", persist_state=KEEP)
 
 
 def ref_label(ref) -> str:
@@ -109,7 +89,7 @@ def pick_checkpoints(model_path, groups) -> list[str]:
         if key not in st.session_state:
             st.session_state[key] = list(by_label) if default_all else []
         picked = st.multiselect(tr("compare.run_label", run=run_id, base=Path(base).name if base else "?"),
-                                list(by_label), key=key,
+                                list(by_label), key=key, persist_state=KEEP,
                                 help=tr("compare.other_base", base=base) if warn else None)
         chosen.extend(by_label[label] for label in picked if label in by_label)
 
@@ -130,11 +110,11 @@ def pick_prompts(groups):
     from core.data.shape import eval_split_rows
 
     st.subheader(tr("compare.prompt_source"))
-    source = st.radio(tr("compare.prompt_source"), ["typed", "file", "dataset"], key="cmp_source",
+    source = st.radio(tr("compare.prompt_source"), ["typed", "file", "dataset"], key="cmp_source", persist_state=KEEP,
                       horizontal=True, label_visibility="collapsed",
                       format_func=lambda s: tr(f"compare.source_{s}"))
     if source == "typed":
-        text = st.text_area(tr("compare.typed_label"), tr("compare.typed_default"), key="cmp_typed", height=120)
+        text = st.text_area(tr("compare.typed_label"), tr("compare.typed_default"), key="cmp_typed", persist_state=KEEP, height=120)
         return (lambda: (P.parse_prompt_text(text), None, None)), False
     if source == "file":
         upload = st.file_uploader(tr("compare.file_label"), type=["txt", "jsonl", "json", "csv", "tsv"],
@@ -143,6 +123,9 @@ def pick_prompts(groups):
         def from_file():
             if upload is None:
                 raise UserError(tr("compare.file_needed"), field="prompts")
+            from core.limits import check_upload
+
+            check_upload(upload.name, upload.size)
             return P.parse_prompt_file(upload.getvalue(), upload.name), None, None
         return from_file, False
     from core.data.store import list_datasets
@@ -157,13 +140,13 @@ def pick_prompts(groups):
         ds, ratio, seed, held = C.run_eval_split(groups[0].run_id)
         dataset_default = ds if ds in names else dataset_default
     c1, c2, c3, c4 = st.columns([3, 1, 1, 1])
-    dataset = c1.selectbox(tr("common.dataset"), names, index=names.index(dataset_default), key="cmp_dataset")
-    eval_ratio = c2.number_input(tr("compare.eval_ratio"), 0.01, 0.9, float(ratio), step=0.05, key="cmp_ratio")
-    split_seed = int(c3.number_input(tr("compare.seed"), 0, 2**31 - 1, int(seed), key="cmp_seed"))
-    limit = int(c4.number_input(tr("compare.limit"), 1, P.MAX_PROMPTS, 20, key="cmp_limit"))
+    dataset = c1.selectbox(tr("common.dataset"), names, index=names.index(dataset_default), key="cmp_dataset", persist_state=KEEP)
+    eval_ratio = c2.number_input(tr("compare.eval_ratio"), 0.01, 0.9, float(ratio), step=0.05, key="cmp_ratio", persist_state=KEEP)
+    split_seed = int(c3.number_input(tr("compare.seed"), 0, 2**31 - 1, int(seed), key="cmp_seed", persist_state=KEEP))
+    limit = int(c4.number_input(tr("compare.limit"), 1, P.MAX_PROMPTS, 20, key="cmp_limit", persist_state=KEEP))
     if groups and dataset == dataset_default and abs(eval_ratio - ratio) < 1e-9 and split_seed == seed:
         st.caption(tr("compare.held_out", ratio=ratio, seed=seed) if held else tr("compare.not_held_out"))
-    want_loss = st.checkbox(tr("compare.eval_loss"), True, key="cmp_eval_loss")
+    want_loss = st.checkbox(tr("compare.eval_loss"), True, key="cmp_eval_loss", persist_state=KEEP)
 
     def from_dataset():
         rows = eval_split_rows(dataset, eval_ratio, split_seed)
@@ -181,11 +164,11 @@ def generation_settings():
     with st.expander(tr("compare.settings")):
         c1, c2, c3 = st.columns(3)
         settings = GenerationSettings(
-            max_new_tokens=int(c1.number_input(tr("compare.max_new_tokens"), 1, 4096, 128, key="cmp_max_new")),
-            temperature=float(c2.number_input(tr("compare.temperature"), 0.0, 2.0, 0.0, step=0.1, key="cmp_temp")),
+            max_new_tokens=int(c1.number_input(tr("compare.max_new_tokens"), 1, 4096, 128, key="cmp_max_new", persist_state=KEEP)),
+            temperature=float(c2.number_input(tr("compare.temperature"), 0.0, 2.0, 0.0, step=0.1, key="cmp_temp", persist_state=KEEP)),
             repetition_penalty=float(c3.number_input(tr("compare.repetition_penalty"), 1.0, 2.0, 1.0, step=0.05,
-                                                     key="cmp_rep")),
-            system=st.text_input(tr("compare.system"), "", key="cmp_system"),
+                                                     key="cmp_rep", persist_state=KEEP)),
+            system=st.text_input(tr("compare.system"), "", key="cmp_system", persist_state=KEEP),
         )
     st.caption(settings_text(settings.to_dict()))
     return settings
@@ -275,7 +258,7 @@ def show_plot(result, present) -> None:
 
     curves = metric_curves(result)
     st.markdown(f"#### {tr('compare.plot')}")
-    metric = st.radio(tr("compare.plot_metric"), present, horizontal=True, key="cmp_plot_metric",
+    metric = st.radio(tr("compare.plot_metric"), present, horizontal=True, key="cmp_plot_metric", persist_state=KEEP,
                       format_func=lambda m: tr(f"compare.metric_{m}"))
     data = curves[curves.metric == metric]
     stepped = data[data.step.notna()]
@@ -303,7 +286,7 @@ def highlighted(base_text: str, text: str) -> str:
         return f"<i>{html.escape(tr('compare.empty_answer'))}</i>"
     parts = []
     for piece, changed in diff_segments(base_text, text):
-        escaped = html.escape(piece)
+        escaped = inert_html(piece)
         parts.append(f"<mark style='background:#ffe08a;padding:0 1px'>{escaped}</mark>" if changed else escaped)
     return "<div style='white-space:pre-wrap;line-height:1.5'>" + "".join(parts) + "</div>"
 
@@ -315,10 +298,10 @@ def show_per_prompt(result) -> None:
     differing = result.differing_prompts()
     if not differing:
         st.caption(tr("compare.all_same"))
-    only = st.checkbox(tr("compare.only_differing", n=len(differing)), bool(differing), key="cmp_only_diff")
+    only = st.checkbox(tr("compare.only_differing", n=len(differing)), bool(differing), key="cmp_only_diff", persist_state=KEEP)
     indices = differing if only and differing else list(range(len(result.prompts)))
     diff_set = set(differing)
-    i = st.selectbox(tr("compare.pick_prompt"), indices, key="cmp_prompt_pick",
+    i = st.selectbox(tr("compare.pick_prompt"), indices, key="cmp_prompt_pick", persist_state=KEEP,
                      format_func=lambda k: f"#{k + 1}{' ≠' if k in diff_set else ''} · {result.prompts[k].prompt[:80]}")
     if i is None or i >= len(result.prompts):
         return
@@ -326,10 +309,10 @@ def show_per_prompt(result) -> None:
     against = "base"
     if item.reference:
         against = st.radio(tr("compare.highlight_against"), ["base", "reference"], horizontal=True,
-                           key="cmp_against", format_func=lambda a: tr(f"compare.against_{a}"))
-    st.markdown(f"**{html.escape(item.prompt)}**")
+                           key="cmp_against", persist_state=KEEP, format_func=lambda a: tr(f"compare.against_{a}"))
+    st.markdown(f"**{inert_markdown(item.prompt)}**")
     if item.reference:
-        st.caption(f"{tr('compare.reference')}: {item.reference}")
+        st.caption(f"{tr('compare.reference')}: {inert_markdown(item.reference)}")
     labels = result.labels
     first = result.answers.get(labels[0], [""] * (i + 1))
     anchor = item.reference if against == "reference" else (first[i] if i < len(first) else "")
@@ -343,7 +326,7 @@ def show_per_prompt(result) -> None:
                 line += f" · BLEU {s['bleu']:.1f} · ROUGE-L {s['rouge_l']:.3f} · EM {s['exact_match']:.0f}"
             st.markdown(line)
             if label == labels[0] and against == "base":
-                st.markdown(f"<div style='white-space:pre-wrap'>{html.escape(text) or tr('compare.empty_answer')}</div>",
+                st.markdown(f"<div style='white-space:pre-wrap'>{inert_html(text) or tr('compare.empty_answer')}</div>",
                             unsafe_allow_html=True)
             else:
                 st.markdown(highlighted(anchor, text), unsafe_allow_html=True)
@@ -360,7 +343,7 @@ def show_history() -> None:
             st.caption(tr("compare.history_none"))
             return
         by_path = {s["path"]: s for s in saved}
-        path = st.selectbox(tr("compare.history"), list(by_path), key="cmp_history", label_visibility="collapsed",
+        path = st.selectbox(tr("compare.history"), list(by_path), key="cmp_history", persist_state=KEEP, label_visibility="collapsed",
                             format_func=lambda p: tr("compare.history_item",
                                                      when=datetime.fromtimestamp(by_path[p]["created"]).strftime("%Y-%m-%d %H:%M"),
                                                      run=by_path[p]["run_id"], m=len(by_path[p]["models"]),
@@ -379,7 +362,7 @@ def compare_tab(models, groups) -> None:
     c1, c2 = st.columns([3, 2])
     with c1:
         model = pick_model(models, groups)
-    quant = c2.selectbox(tr("compare.quantization"), QUANTIZATIONS, key="cmp_quant",
+    quant = c2.selectbox(tr("compare.quantization"), QUANTIZATIONS, key="cmp_quant", persist_state=KEEP,
                          format_func=lambda q: tr(f"compare.quant_{q}"))
     model_path = None
     if model:
@@ -387,7 +370,7 @@ def compare_tab(models, groups) -> None:
             model_path = resolve_model(model)
         except UserError as err:
             show_user_error(err)
-    include_base = st.checkbox(tr("compare.include_base"), True, key="cmp_include_base")
+    include_base = st.checkbox(tr("compare.include_base"), True, key="cmp_include_base", persist_state=KEEP)
     adapters = pick_checkpoints(model_path, groups)
     build_prompts, _ = pick_prompts(groups)
     settings = generation_settings()
@@ -402,73 +385,6 @@ def compare_tab(models, groups) -> None:
         show_results(CompareResult.from_dict(st.session_state[RESULT_KEY]))
 
 
-# ----------------------------------------------------------------------------- export
-
-
-def export_tab(models, groups) -> None:
-    from pathlib import Path
-
-    from core.models import export as E
-
-    st.caption(tr("compare.export_intro"))
-    refs = [ref for group in groups for ref in group.adapters]
-    if not refs:
-        st.info(tr("compare.no_adapters"))
-        return
-    by_label = {ref.label: ref for ref in refs}
-    labels = list(by_label)
-    newest_final = len(groups[0].adapters) - 1  # the newest run's final adapter (or its last checkpoint)
-    label = st.selectbox(tr("compare.export_adapter"), labels, index=newest_final, key="cmp_export_adapter")
-    ref = by_label[label]
-    names = [m.name for m in models]
-    by_path = {str(Path(m.path).resolve()): m.name for m in models}
-    run_base = by_path.get(str(Path(ref.base_model).resolve())) if ref.base_model else None
-    if run_base is None:
-        st.warning(tr("compare.export_base_missing", base=ref.base_model))
-    c1, c2 = st.columns(2)
-    base = c1.selectbox(tr("compare.export_base"), names, index=names.index(run_base) if run_base else 0,
-                        key=f"cmp_export_base_{ref.run_id}")
-    name = c2.text_input(tr("compare.export_name"), E.default_export_name(Path(ref.path)),
-                         key=f"cmp_export_name_{label}")
-    c3, c4, c5 = st.columns(3)
-    dtype = c3.selectbox(tr("compare.export_dtype"), list(E.DTYPES), key="cmp_export_dtype",
-                         format_func=lambda d: tr("compare.dtype_auto") if d == "auto" else d)
-    shard = c4.selectbox(tr("compare.export_shard"), ["500MB", "1GB", "2GB", "5GB"], index=2, key="cmp_export_shard")
-    overwrite = c5.checkbox(tr("compare.export_overwrite"), False, key="cmp_export_overwrite")
-    st.caption(tr("compare.export_note"))
-    if st.button(tr("compare.merge"), type="primary", key="cmp_merge", disabled=not names):
-        bar = st.progress(0.0)
-        try:
-            result = E.merge_adapter(base, ref.path, name=name, dtype=dtype, max_shard_size=shard,
-                                     overwrite=overwrite, progress=lambda f, m: bar.progress(f, text=m))
-            st.session_state[EXPORT_KEY] = result.to_dict()
-        except UserError as err:
-            show_user_error(err)
-        finally:
-            bar.empty()
-    done = st.session_state.get(EXPORT_KEY)
-    if done:
-        st.success(tr("compare.merged", path=done["path"], size=human_size(done["size_bytes"]), dtype=done["dtype"],
-                      seconds=done["seconds"], name=Path(done["path"]).name))
-
-    st.markdown(f"#### {tr('compare.zip_title')}")
-    state = st.checkbox(tr("compare.zip_training_state"), False, key="cmp_zip_state")
-    if st.button(tr("compare.zip_prepare"), key="cmp_zip_prepare"):
-        bar = st.progress(0.0)
-        try:
-            data = E.adapter_zip_bytes(ref.path, include_training_state=state,
-                                       progress=lambda f, m: bar.progress(f, text=m))
-            st.session_state[ZIP_KEY] = (ref.path, E.adapter_zip_name(Path(ref.path)), data)
-        except UserError as err:
-            show_user_error(err)
-        finally:
-            bar.empty()
-    prepared = st.session_state.get(ZIP_KEY)
-    if prepared and prepared[0] == ref.path:
-        st.download_button(tr("compare.zip_download", name=prepared[1], size=human_size(len(prepared[2]))),
-                           prepared[2], file_name=prepared[1], mime="application/zip", key="cmp_zip_download")
-
-
 def main() -> None:
     from core.train.runs import checkpoints_by_run
     from core.models.registry import list_models
@@ -481,8 +397,8 @@ def main() -> None:
     except UserError as err:
         show_user_error(err)
         return
-    tab_compare, tab_scoreboard, tab_export = st.tabs([tr("compare.tab_compare"), tr("compare.tab_scoreboard"),
-                                                       tr("compare.tab_export")])
+    tab_compare, tab_scoreboard, tab_export = kept_tabs(
+        "cmp_tab", ["compare.tab_compare", "compare.tab_scoreboard", "compare.tab_export"])
     with tab_compare:
         compare_tab(models, groups)
     with tab_scoreboard:

@@ -6,14 +6,10 @@ alone with ``streamlit run views/5_Knowledge.py`` or through Home.py's navigatio
 """
 from __future__ import annotations
 
-import sys
 import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
-
-if str(Path(__file__).resolve().parents[1]) not in sys.path:  # run alone: make `core`/`ui` importable
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import streamlit as st
 

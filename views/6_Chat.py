@@ -15,7 +15,10 @@ import streamlit as st
 
 from core.errors import UserError
 from ui.common import page_start, show_user_error, tr
+from ui.common import show_untrusted, stream_untrusted
 from ui.models import get_loaded_model, is_loaded, model_picker, unload_all
+from ui.rag_panel import rag_settings, show_sources
+from ui.state import KEEP
 
 HISTORY_KEY = "chat_history"  # pane key -> messages: "single", "base", "tuned", "arena:<label>"
 ARENA_MAX = 4  # checkpoints in the arena, besides the base
@@ -34,25 +37,25 @@ def sidebar():
 
     with st.sidebar:
         model = model_picker("chat_model", tr("common.model"))
-        quant = st.selectbox(tr("chat.quantization"), ["none", "4bit", "8bit"], key="chat_quant",
+        quant = st.selectbox(tr("chat.quantization"), ["none", "4bit", "8bit"], key="chat_quant", persist_state=KEEP,
                              format_func=lambda q: tr(f"chat.quant_{q}"))
-        mode = st.radio(tr("chat.mode"), ["single", "side", "arena"], key="chat_mode",
+        mode = st.radio(tr("chat.mode"), ["single", "side", "arena"], key="chat_mode", persist_state=KEEP,
                         format_func=lambda m: tr(f"chat.mode_{m}"))
         adapters = list_adapters()
         labels = {a.label: a.path for a in adapters}
         options = [""] + list(labels)
         if mode == "arena":
-            arena = st.multiselect(tr("chat.arena_pick", n=ARENA_MAX), list(labels), key="chat_arena",
+            arena = st.multiselect(tr("chat.arena_pick", n=ARENA_MAX), list(labels), key="chat_arena", persist_state=KEEP,
                                    max_selections=ARENA_MAX)
             adapter_label = ",".join(arena)
         else:
-            adapter_label = st.selectbox(tr("chat.adapter"), options, key="chat_adapter",
+            adapter_label = st.selectbox(tr("chat.adapter"), options, key="chat_adapter", persist_state=KEEP,
                                          format_func=lambda s: s or tr("chat.no_adapter"))
         if not adapters:
             st.caption(tr("chat.no_adapters_yet"))
         with st.expander(tr("chat.settings"), expanded=False):
             settings = generation_settings()
-        rag = rag_panel()
+        rag = rag_settings()
         if st.button(tr("chat.clear"), key="chat_clear"):
             st.session_state[HISTORY_KEY] = {}
             st.rerun()
@@ -66,22 +69,13 @@ def generation_settings():
     from core.chat.generate import GenerationSettings
 
     return GenerationSettings(
-        max_new_tokens=st.slider(tr("chat.max_new_tokens"), 16, 4096, 256, step=16, key="chat_max_new"),
-        temperature=st.slider(tr("chat.temperature"), 0.0, 2.0, 0.7, step=0.05, key="chat_temperature"),
-        top_p=st.slider(tr("chat.top_p"), 0.05, 1.0, 0.9, step=0.05, key="chat_top_p"),
-        top_k=st.slider(tr("chat.top_k"), 0, 200, 50, key="chat_top_k"),
-        repetition_penalty=st.slider(tr("chat.repetition_penalty"), 1.0, 2.0, 1.1, step=0.05, key="chat_rep"),
-        system=st.text_area(tr("chat.system"), "", key="chat_system", height=80),
+        max_new_tokens=st.slider(tr("chat.max_new_tokens"), 16, 4096, 256, step=16, key="chat_max_new", persist_state=KEEP),
+        temperature=st.slider(tr("chat.temperature"), 0.0, 2.0, 0.7, step=0.05, key="chat_temperature", persist_state=KEEP),
+        top_p=st.slider(tr("chat.top_p"), 0.05, 1.0, 0.9, step=0.05, key="chat_top_p", persist_state=KEEP),
+        top_k=st.slider(tr("chat.top_k"), 0, 200, 50, key="chat_top_k", persist_state=KEEP),
+        repetition_penalty=st.slider(tr("chat.repetition_penalty"), 1.0, 2.0, 1.1, step=0.05, key="chat_rep", persist_state=KEEP),
+        system=st.text_area(tr("chat.system"), "", key="chat_system", persist_state=KEEP, height=80),
     )
-
-
-def rag_panel():
-    """The knowledge-base switch (None when off or when the RAG part is unavailable)."""
-    try:
-        from ui.rag_panel import rag_settings
-    except ImportError:
-        return None
-    return rag_settings()
 
 
 def retrieve_passages(rag, prompt: str):
@@ -108,17 +102,9 @@ def model_messages(history: list[dict], rag, hits) -> list[dict]:
 def show_history(history: list[dict]) -> None:
     for message in history:
         with st.chat_message(message["role"]):
-            st.markdown(message["content"])
+            show_untrusted(message["content"])
             if message.get("sources"):
                 show_sources(message["sources"])
-
-
-def show_sources(hits) -> None:
-    try:
-        from ui.rag_panel import show_sources as render
-    except ImportError:
-        return
-    render(hits)
 
 
 def stream_into(history: list[dict], lm, adapter_path, settings, rag, hits) -> None:
@@ -153,7 +139,7 @@ def stream_into(history: list[dict], lm, adapter_path, settings, rag, hits) -> N
 
     with st.chat_message("assistant"):
         try:
-            st.write_stream(tokens())
+            stream_untrusted(tokens())
         except UserError as err:
             show_user_error(err)
         except Exception as err:  # noqa: BLE001 - a generation failure must not break the page
@@ -168,6 +154,7 @@ def stream_panes(panes: list[tuple[str, str | None]], columns, lm, settings, rag
     """Answer in every pane at once from one batched generation (one streamer per row); each
     answer (partial on Stop, marked) goes into its pane's history."""
     from core.chat.batch import Request, stream_many
+    from core.untrusted import inert_markdown
 
     stop = threading.Event()
     texts = ["" for _ in panes]
@@ -200,7 +187,7 @@ def stream_panes(panes: list[tuple[str, str | None]], columns, lm, settings, rag
                 ended[event.row] = event.cut
             else:
                 texts[event.row] += event.text
-            slots[event.row].markdown(texts[event.row] + ("" if event.done else " ▌"))
+            slots[event.row].markdown(inert_markdown(texts[event.row]) + ("" if event.done else " ▌"))
     except UserError as err:
         show_user_error(err)
     except Exception as err:  # noqa: BLE001 - a generation failure must not break the page
@@ -209,7 +196,7 @@ def stream_panes(panes: list[tuple[str, str | None]], columns, lm, settings, rag
         stop.set()
         record()
     for row, slot in enumerate(slots):
-        slot.markdown(pane_history(panes[row][0])[-1]["content"])
+        slot.markdown(inert_markdown(pane_history(panes[row][0])[-1]["content"]))
     if hits:
         with columns[-1]:
             show_sources(hits)
@@ -270,7 +257,7 @@ def main() -> None:
     for (key, _), column in zip(panes, columns):
         pane_history(key).append({"role": "user", "content": prompt})
         with column, st.chat_message("user"):
-            st.markdown(prompt)
+            show_untrusted(prompt)
     if mode == "single":
         with columns[0]:
             stream_into(pane_history("single"), lm, adapter_path, settings, rag, hits)

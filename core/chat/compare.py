@@ -168,16 +168,21 @@ class CompareResult:
         return pd.DataFrame(data)
 
     def to_csv(self) -> str:
-        """The table as CSV text (UTF-8; ``to_csv_bytes`` adds a BOM so Excel shows Chinese)."""
+        """The table as CSV text (UTF-8; ``to_csv_bytes`` adds a BOM so Excel shows Chinese).
+
+        Every cell goes through ``untrusted.csv_cell``: an answer starting with ``=`` stays text.
+        """
+        from core.untrusted import csv_cell
+
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        writer.writerow(["prompt", REFERENCE_COLUMN] + self.labels)
+        writer.writerow([csv_cell(c) for c in ["prompt", REFERENCE_COLUMN] + self.labels])
         for i, item in enumerate(self.prompts):
             row = [item.prompt, item.reference or ""]
             for label in self.labels:
                 answers = self.answers.get(label, [])
                 row.append(answers[i] if i < len(answers) else "")
-            writer.writerow(row)
+            writer.writerow([csv_cell(c) for c in row])
         return buffer.getvalue()
 
     def to_csv_bytes(self) -> bytes:

@@ -92,7 +92,7 @@ def save_assistant_dataset(spec: AssistantSpec, dataset_name: str):
     from core.data import store
 
     rows = generate_assistant_rows(spec)
-    return store.save_dataset(dataset_name, rows, source="assistant generator",
+    return store.save_dataset(dataset_name, rows, source="assistant generator", overwrite=True,
                               extra={"assistant": {"name": spec.name, "author": spec.author,
                                                    "lang": spec.lang, "n": spec.n}})
 

@@ -19,6 +19,7 @@ import random
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from core import workspace
 from core.data import formats, store
 from core.data.stats import find_duplicates
 from core.errors import UserError
@@ -166,14 +167,16 @@ def split_dataset(name: str, eval_ratio: float = 0.1, seed: int = 42, *, train_n
     train, ev = split_rows(rows, eval_ratio, seed)
     extra = {"kind": _kind(meta), "split_of": name, "eval_ratio": eval_ratio, "seed": seed}
     train_name, eval_name = train_name or f"{name}-train", eval_name or f"{name}-eval"
-    for target in (train_name, eval_name):
-        if not overwrite and store.dataset_dir(target).exists():
-            raise UserError(f"A dataset named {target!r} already exists.", field="name",
-                            hint="Choose other names or allow overwriting.")
-    info_train = store.save_dataset(train_name, train, source=f"split of {name} (train)",
-                                    extra={**extra, "part": "train"}, overwrite=overwrite)
-    info_eval = store.save_dataset(eval_name, ev, source=f"split of {name} (eval)",
-                                   extra={**extra, "part": "eval"}, overwrite=overwrite)
+    # Both derived names are checked (length, characters, existence) before either is written.
+    train_dir, eval_dir = store.dataset_dir(train_name), store.dataset_dir(eval_name)
+    first, second = sorted((train_dir, eval_dir))
+    with workspace.locked(first), workspace.locked(second):
+        if not overwrite:
+            store.check_absent([train_name, eval_name])
+        info_train = store.save_dataset(train_name, train, source=f"split of {name} (train)",
+                                        extra={**extra, "part": "train"}, overwrite=overwrite)
+        info_eval = store.save_dataset(eval_name, ev, source=f"split of {name} (eval)",
+                                       extra={**extra, "part": "eval"}, overwrite=overwrite)
     return info_train, info_eval
 
 
@@ -191,13 +194,14 @@ def mix_datasets(sources: list[MixSource], output: str, total: int | None = None
 
 def dedupe_dataset(name: str, by: str = "row") -> tuple[store.DatasetInfo, int]:
     """Remove duplicates from a saved dataset in place (atomically); returns (info, removed)."""
-    rows = store.load_rows(name)
-    kept, removed = dedupe_rows(rows, by)
-    meta = store.read_meta(name)
-    if not removed:
-        return meta, 0
-    info = store.save_dataset(name, kept, source=meta.source,
-                              extra={**meta.extra, "deduplicated": removed + int(meta.extra.get("deduplicated", 0))})
+    with workspace.locked(store.dataset_dir(name)):  # read and write back as one step
+        rows = store.load_rows(name)
+        kept, removed = dedupe_rows(rows, by)
+        meta = store.read_meta(name)
+        if not removed:
+            return meta, 0
+        info = store.save_dataset(name, kept, source=meta.source, overwrite=True,
+                                  extra={**meta.extra, "deduplicated": removed + int(meta.extra.get("deduplicated", 0))})
     return info, removed
 
 
@@ -229,8 +233,6 @@ def export_dataset(name: str, fmt: str, path: Path | str | None = None, *, jsonl
 
     The default path is ``<workspace>/exports/datasets/<name>.<fmt>.json[l]``.
     """
-    from core import workspace
-
     rows = store.load_rows(name)
     body, skipped = export_bytes(rows, fmt, jsonl=jsonl)
     target = Path(path).expanduser() if path else workspace.exports_dir() / "datasets" / export_filename(name, fmt, jsonl)
@@ -238,6 +240,8 @@ def export_dataset(name: str, fmt: str, path: Path | str | None = None, *, jsonl
         target = target / export_filename(name, fmt, jsonl)
     try:
         workspace.atomic_write_bytes(target, body)
+    except workspace.DiskError:
+        raise
     except OSError as err:
         raise UserError(f"Cannot write {target}: {err.strerror or err}", field="path") from None
     return target, len(rows) - skipped, skipped

@@ -45,31 +45,37 @@ def exists(name: str) -> bool:
     return workspace.is_safe_name(name) and (workspace.datasets_dir() / name / DATA_FILE).exists()
 
 
+def check_absent(names: list[str]) -> None:
+    """Refuse (before anything is written) when one of ``names`` is an existing dataset."""
+    for name in names:
+        if dataset_dir(name).exists():
+            raise UserError("err.exists.dataset", name=name, field="name", hint="err.exists.hint")
+
+
 def save_dataset(
-    name: str, rows: list[dict], *, source: str, extra: dict | None = None, overwrite: bool = True
+    name: str, rows: list[dict], *, source: str, extra: dict | None = None, overwrite: bool = False
 ) -> DatasetInfo:
-    """Write rows + meta atomically and return the new meta."""
+    """Write rows + meta atomically and return the new meta.
+
+    Under the dataset's lock: an existing dataset is replaced only with ``overwrite``, and two
+    writers of one name (two tabs, the UI and the CLI) run one after the other.
+    """
     target = dataset_dir(name)
-    if target.exists() and not overwrite:
-        raise UserError(f"A dataset named {name!r} already exists.", field="name",
-                        hint="Pick another name or allow overwriting.")
     if not rows:
         raise UserError("Nothing to save: the dataset has no valid rows.")
-    staging = workspace.staging_dir(target)
-    try:
-        lines = [json.dumps(r, ensure_ascii=False) for r in rows]
-        body = ("\n".join(lines) + "\n").encode("utf-8")
-        (staging / DATA_FILE).write_bytes(body)
-        info = DatasetInfo(
-            name=target.name, rows=len(rows), source=source, created=time.time(),
-            sha256=hashlib.sha256(body).hexdigest(), extra=dict(extra or {}),
-        )
-        (staging / META_FILE).write_text(json.dumps(info.to_dict(), ensure_ascii=False, indent=2),
-                                         encoding="utf-8")
-        workspace.atomic_replace_dir(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    lines = [json.dumps(r, ensure_ascii=False) for r in rows]
+    body = ("\n".join(lines) + "\n").encode("utf-8")
+    info = DatasetInfo(
+        name=target.name, rows=len(rows), source=source, created=time.time(),
+        sha256=hashlib.sha256(body).hexdigest(), extra=dict(extra or {}),
+    )
+    with workspace.locked(target):
+        if not overwrite:
+            check_absent([name])
+        with workspace.staged_dir(target) as staging:
+            (staging / DATA_FILE).write_bytes(body)
+            (staging / META_FILE).write_text(json.dumps(info.to_dict(), ensure_ascii=False, indent=2),
+                                             encoding="utf-8")
     return info
 
 
@@ -78,17 +84,19 @@ def read_meta(name: str) -> DatasetInfo:
     if not meta:
         raise UserError(f"Dataset {name!r} not found.", hint="See the Datasets page or `python -m core data list`.")
     known = {k: meta[k] for k in DatasetInfo.__dataclass_fields__ if k in meta}
+    known["name"] = dataset_dir(name).name  # a copied folder is listed under its folder name
     return DatasetInfo(**known)
 
 
 def update_meta(name: str, /, **changes) -> DatasetInfo:  # "/": changes may include name=
-    info = read_meta(name)
-    for key, value in changes.items():
-        if key in DatasetInfo.__dataclass_fields__:
-            setattr(info, key, value)
-        else:
-            info.extra[key] = value
-    workspace.atomic_write_json(dataset_dir(name) / META_FILE, info.to_dict())
+    with workspace.locked(dataset_dir(name)):
+        info = read_meta(name)
+        for key, value in changes.items():
+            if key in DatasetInfo.__dataclass_fields__:
+                setattr(info, key, value)
+            else:
+                info.extra[key] = value
+        workspace.atomic_write_json(dataset_dir(name) / META_FILE, info.to_dict())
     return info
 
 
@@ -114,16 +122,18 @@ def list_datasets() -> list[DatasetInfo]:
 
 def delete_dataset(name: str) -> None:
     target = dataset_dir(name)
-    if not target.exists():
-        raise UserError(f"Dataset {name!r} not found.")
-    shutil.rmtree(target)
+    with workspace.locked(target):
+        if not target.exists():
+            raise UserError(f"Dataset {name!r} not found.")
+        shutil.rmtree(target)
 
 
 def rename_dataset(old: str, new: str) -> None:
     source, target = dataset_dir(old), dataset_dir(new)
-    if not source.exists():
-        raise UserError(f"Dataset {old!r} not found.")
-    if target.exists():
-        raise UserError(f"A dataset named {new!r} already exists.", field="name")
-    source.rename(target)
-    update_meta(new, name=new)
+    first, second = sorted((source, target))  # one order for every writer: no deadlock
+    with workspace.locked(first), workspace.locked(second):
+        if not source.exists():
+            raise UserError(f"Dataset {old!r} not found.")
+        check_absent([new])
+        source.rename(target)
+        update_meta(new, name=new)

@@ -101,12 +101,11 @@ def eval_run(args) -> dict:
                           max_new_tokens=args.max_new_tokens, quantization=args.quantization)
     if args.background:
         status = start_eval_job(args.run, options)
-        if not args.wait:
-            return {"run": args.run, "status": status}
-        status = wait_for_eval(args.run, timeout=args.timeout)
-        board = load_scoreboard(args.run) if status.get("state") == "completed" else None
+        if args.wait:
+            status = wait_for_eval(args.run, timeout=args.timeout)
+        board = load_scoreboard(args.run) if status.status == "completed" else None
         if board is None:
-            return {"run": args.run, "status": status}
+            return {"run": args.run, "status": status.to_dict()}
     else:
         board = build_scoreboard(args.run, options, progress=None if args.quiet else stderr_progress)
     best = best_checkpoint(board, args.criterion)

@@ -14,10 +14,6 @@ TEXTS = {
     "datasets.tab_shape": {"en": "Shape", "zh": "加工"},
     "datasets.tab_manage": {"en": "Manage", "zh": "管理"},
     "datasets.tab_assistant": {"en": "Personal assistant", "zh": "个人助手"},
-    "datasets.assistant_missing": {
-        "en": "The personal-assistant generator is not installed yet.",
-        "zh": "个人助手生成器尚未安装。",
-    },
     "datasets.no_datasets": {
         "en": "No datasets yet. Import a file in the Import tab, or generate one in Personal assistant.",
         "zh": "还没有数据集。请在“导入”页导入文件，或在“个人助手”页生成一个。",
@@ -80,6 +76,8 @@ TEXTS = {
     "datasets.preview_good": {"en": "First good rows", "zh": "前几条有效数据"},
     "datasets.name": {"en": "Dataset name", "zh": "数据集名称"},
     "datasets.overwrite": {"en": "Replace a dataset with this name", "zh": "覆盖同名数据集"},
+    "datasets.split_overwrite": {"en": "Replace {name}-train and {name}-eval if they exist",
+                                 "zh": "若 {name}-train 和 {name}-eval 已存在则覆盖"},
     "datasets.save_good": {"en": "Save {n} good rows", "zh": "保存 {n} 条有效数据"},
     "datasets.abort": {"en": "Abort", "zh": "放弃导入"},
     "datasets.aborted": {"en": "Import aborted. Nothing was saved.", "zh": "已放弃导入，没有保存任何内容。"},

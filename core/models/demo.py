@@ -95,7 +95,6 @@ def build_demo_model(
     from core import workspace
 
     path = Path(path)
-    staging = workspace.staging_dir(path)
     tokenizer = build_tokenizer(vocab_size)
     config = LlamaConfig(
         vocab_size=len(tokenizer),
@@ -119,12 +118,12 @@ def build_demo_model(
     model.generation_config = GenerationConfig(
         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id, do_sample=False
     )
-    model.save_pretrained(staging, safe_serialization=True)
-    tokenizer.save_pretrained(staging)
-    (staging / "workbench_demo.json").write_text(
-        json.dumps({"built_by": "core.models.demo", "seed": seed}), encoding="utf-8"
-    )
-    workspace.atomic_replace_dir(staging, path)
+    with workspace.staged_dir(path) as staging:
+        model.save_pretrained(staging, safe_serialization=True)
+        tokenizer.save_pretrained(staging)
+        (staging / "workbench_demo.json").write_text(
+            json.dumps({"built_by": "core.models.demo", "seed": seed}), encoding="utf-8"
+        )
     return path
 
 
@@ -133,6 +132,7 @@ def ensure_demo_model() -> Path:
     from core import workspace
 
     path = workspace.models_dir() / DEMO_NAME
-    if not (path / "config.json").exists():
-        build_demo_model(path)
+    with workspace.locked(path):  # two tabs asking at once: one builds, the other finds it built
+        if not (path / "config.json").exists():
+            build_demo_model(path)
     return path

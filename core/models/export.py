@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 import time
 import zipfile
 from dataclasses import asdict, dataclass
@@ -71,7 +70,9 @@ def default_export_name(adapter_path: Path) -> str:
         name = f"{parent.name}-{adapter_path.name}"
     else:
         name = adapter_path.name
-    return name[-100:].lstrip(".-") or "export"
+    while len(name.encode("utf-8")) > workspace.MAX_NAME_BYTES:  # keep the end: the checkpoint
+        name = name[1:]
+    return name.lstrip(".-") or "export"
 
 
 def _estimate_ram(base_path: Path, dtype_name: str) -> int:
@@ -159,10 +160,7 @@ def merge_adapter(
     if out:
         target = Path(out).expanduser().resolve()
     else:
-        try:
-            folder_name = workspace.check_name(name or default_export_name(adapter_path), "export name")
-        except ValueError as err:
-            raise UserError(str(err), field="name") from err
+        folder_name = workspace.check_name(name or default_export_name(adapter_path), "export name")
         target = workspace.exports_dir() / folder_name
     if target.exists() and not overwrite:
         raise UserError(f"{target} already exists.", field="name",
@@ -198,29 +196,30 @@ def merge_adapter(
             delattr(config, stale)
     config.dtype = dtype_name
 
-    staging = workspace.staging_dir(target)
     try:
-        report(0.6, "writing safetensors shards")
-        merged.save_pretrained(str(staging), max_shard_size=max_shard_size)
-        report(0.85, "writing tokenizer, chat template and generation config")
-        tokenizer = load_tokenizer(_pick_tokenizer_source(base_path, adapter_path))
-        ensure_chat_template(tokenizer)
-        tokenizer.save_pretrained(str(staging))
-        try:
-            generation = GenerationConfig.from_pretrained(str(base_path))
-        except OSError:
-            generation = GenerationConfig(eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
-        if generation.pad_token_id is None:
-            generation.pad_token_id = tokenizer.pad_token_id
-        generation.save_pretrained(str(staging))
-        info = {"base": str(base_path), "adapter": str(adapter_path), "dtype": dtype_name,
-                "created": time.time(), "built_by": "core.models.export.merge_adapter"}
-        (staging / EXPORT_INFO).write_text(json.dumps(info, ensure_ascii=False, indent=2), encoding="utf-8")
-        report(0.95, "moving the folder into place")
-        workspace.atomic_replace_dir(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+        # A second merge into the same folder is refused while this one writes (lock_timeout=0),
+        # and one that finished meanwhile is not replaced without overwrite.
+        with workspace.staged_dir(target, lock_timeout=0) as staging:
+            if target.exists() and not overwrite:
+                raise UserError(f"{target} already exists.", field="name",
+                                hint="Pick another name, or allow overwriting (--overwrite).")
+            report(0.6, "writing safetensors shards")
+            merged.save_pretrained(str(staging), max_shard_size=max_shard_size)
+            report(0.85, "writing tokenizer, chat template and generation config")
+            tokenizer = load_tokenizer(_pick_tokenizer_source(base_path, adapter_path))
+            ensure_chat_template(tokenizer)
+            tokenizer.save_pretrained(str(staging))
+            try:
+                generation = GenerationConfig.from_pretrained(str(base_path))
+            except OSError:
+                generation = GenerationConfig(eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
+            if generation.pad_token_id is None:
+                generation.pad_token_id = tokenizer.pad_token_id
+            generation.save_pretrained(str(staging))
+            info = {"base": str(base_path), "adapter": str(adapter_path), "dtype": dtype_name,
+                    "created": time.time(), "built_by": "core.models.export.merge_adapter"}
+            (staging / EXPORT_INFO).write_text(json.dumps(info, ensure_ascii=False, indent=2), encoding="utf-8")
+            report(0.95, "moving the folder into place")
     finally:
         del merged, peft_model, base
     files = sorted(p.name for p in target.iterdir() if p.is_file())
@@ -234,10 +233,17 @@ def merge_adapter(
 
 
 def adapter_files(adapter_path: Path, include_training_state: bool = False) -> list[Path]:
-    """The files that make up an adapter folder (optimizer/scheduler state left out by default)."""
+    """The files that make up an adapter folder (optimizer/scheduler state left out by default).
+
+    A symbolic link that leads out of the folder (``adapter_model.safetensors -> /etc/shadow``)
+    is left out: the zip holds only what is inside the adapter folder.
+    """
+    root = Path(adapter_path).resolve()
     files = []
     for path in sorted(Path(adapter_path).rglob("*")):
         if not path.is_file() or path.name.startswith("."):
+            continue
+        if not path.resolve().is_relative_to(root):
             continue
         if not include_training_state and path.name in TRAINING_STATE:
             continue

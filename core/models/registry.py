@@ -17,6 +17,7 @@ from pathlib import Path
 from core import workspace
 from core.errors import UserError
 from core.models.demo import DEMO_NAME, ensure_demo_model
+from core.units import human_size  # noqa: F401  (kept importable from here for older callers)
 
 WEIGHT_PATTERNS = ("*.safetensors", "*.bin", "*.pt")
 
@@ -114,10 +115,3 @@ def model_signature(path: Path) -> dict:
             "num_attention_heads", "num_key_value_heads")
     return {k: config.get(k) for k in keys}
 
-
-def human_size(n: int) -> str:
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if n < 1024 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n} B"

@@ -21,6 +21,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from core import limits
 from core.errors import UserError
 
 TEXT_SUFFIXES = {".txt", ".text", ".md", ".markdown", ".rst", ".log"}
@@ -137,6 +138,7 @@ def _read_docx(path: Path) -> str:
 
     from docx import Document
 
+    limits.check_unpacked_size(path)  # before the parser unpacks anything
     try:
         document = Document(str(path))
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as err:
@@ -233,9 +235,13 @@ def _read_csv(text: str, suffix: str) -> str:
 
 
 def load_bytes(data: bytes, filename: str) -> LoadedText:
-    """Like :func:`load_file` for bytes in memory (an upload); ``filename`` gives the format."""
+    """Like :func:`load_file` for bytes in memory (an upload); ``filename`` gives the format.
+
+    An upload larger than the cap (``core.limits``) is refused with a message about this file.
+    """
     import tempfile
 
+    limits.check_upload(Path(filename).name, len(data))
     suffix = Path(filename).suffix.lower()
     if suffix in (".pdf", ".docx"):  # the parsers want a file
         with tempfile.NamedTemporaryFile(suffix=suffix) as tmp:
@@ -280,6 +286,7 @@ def _load(data: bytes, suffix: str) -> LoadedText:
 
 
 def _finish(text: str, fmt: str, encoding: str | None) -> LoadedText:
+    limits.check_document_chars(text)
     text = clean_text(text)
     if not text:
         raise LoadError("Empty file: no text in it.")

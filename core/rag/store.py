@@ -8,8 +8,10 @@
     index.faiss    IndexFlatIP (exact) or IndexHNSWFlat (approximate, inner product) over
                    L2-normalized vectors, so scores are cosine similarities
 
-Every change writes the whole folder aside and swaps it in (``workspace.atomic_replace_dir``),
+Every change writes the whole folder aside and swaps it in (``workspace.staged_dir``),
 so a crash leaves the old base or the new one, never an index that disagrees with its chunks.
+Every change runs under the base's lock (``_kb_writer``): two ingests into one base, from two tabs
+or the UI and the CLI, run one after the other and both are kept.
 The embedder is fixed per base: using another model (or one with another dimension) is refused.
 
     >>> create_kb("notes")                                        # doctest: +SKIP
@@ -20,6 +22,7 @@ The embedder is fixed per base: using another model (or one with another dimensi
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -49,6 +52,7 @@ HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
 HNSW_EF_SEARCH = 128
 MAX_CACHED_KBS = 4
+KB_LOCK_WAIT_S = 900.0  # a second writer waits this long for the first (an ingest can take minutes)
 
 _LOADED: dict[str, KnowledgeBase] = {}   # name -> loaded base (see get_kb)
 _LOADED_LOCK = threading.Lock()
@@ -170,10 +174,16 @@ class KnowledgeBase:
 # ---------------------------------------------------------------- paths and meta
 
 def kb_dir(name: str) -> Path:
-    try:
-        return workspace.knowledge_dir() / workspace.check_name(name, "knowledge base name")
-    except ValueError as err:
-        raise UserError(str(err), field="name") from None
+    return workspace.knowledge_dir() / workspace.check_name(name, "knowledge base name")
+
+
+def _kb_writer(func):
+    """Run ``func(name, ...)`` — a read-change-save of one base — under that base's lock."""
+    @functools.wraps(func)
+    def under_lock(name, *args, **kwargs):
+        with workspace.locked(kb_dir(name), timeout=KB_LOCK_WAIT_S):
+            return func(name, *args, **kwargs)
+    return under_lock
 
 
 def exists(name: str) -> bool:
@@ -195,8 +205,9 @@ def revision(name: str) -> int:
 
 
 def _info_from_meta(meta: dict, path: Path, with_size: bool = False) -> KbInfo:
+    """The listing entry; named by its folder (a copied base is listed under the copy's name)."""
     return KbInfo(
-        name=meta["name"], documents=len(meta.get("documents", [])), chunks=int(meta.get("chunks", 0)),
+        name=path.name, documents=len(meta.get("documents", [])), chunks=int(meta.get("chunks", 0)),
         embedder=meta["embedder"], embedder_name=embeddings.embedder_display_name(meta["embedder"]),
         dim=int(meta["dim"]), index_type=meta.get("index_type", "flat"),
         index_choice=meta.get("index_choice", "auto"), chunk_size=int(meta["chunk_size"]),
@@ -237,6 +248,7 @@ def index_type_for(choice: str, n_chunks: int) -> str:
 
 # ---------------------------------------------------------------- create / load / save / delete
 
+@_kb_writer
 def create_kb(name: str, embedder: str | None = None, *, chunk_size: int = chunking.DEFAULT_CHUNK_SIZE,
               overlap: int = chunking.DEFAULT_OVERLAP, index: str = "auto") -> KbInfo:
     """Make an empty knowledge base. Loads the embedder once to check it and learn its dimension."""
@@ -312,8 +324,7 @@ def _save(kb: KnowledgeBase, *, bump: bool = True) -> None:
         kb.meta["revision"] = int(kb.meta.get("revision", 0)) + 1
         kb.meta["updated"] = time.time()
     kb.meta["chunks"] = len(kb.chunks)
-    staging = workspace.staging_dir(kb.path)
-    try:
+    with workspace.staged_dir(kb.path, lock_timeout=KB_LOCK_WAIT_S) as staging:
         with open(staging / CHUNKS_FILE, "w", encoding="utf-8") as fh:
             for row in kb.chunks:
                 fh.write(json.dumps(row, ensure_ascii=False) + "\n")
@@ -321,12 +332,9 @@ def _save(kb: KnowledgeBase, *, bump: bool = True) -> None:
             faiss.write_index(kb.index, str(staging / INDEX_FILE))
         (staging / META_FILE).write_text(json.dumps(kb.meta, ensure_ascii=False, indent=2) + "\n",
                                          encoding="utf-8")
-        workspace.atomic_replace_dir(staging, kb.path)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
 
 
+@_kb_writer
 def delete_kb(name: str) -> None:
     target = kb_dir(name)
     if not target.exists():
@@ -399,6 +407,7 @@ def _expand(items: Iterable) -> list[SourceFile]:
     return out
 
 
+@_kb_writer
 def ingest(name: str, items: Iterable, *, embedder: str | None = None,
            chunk_size: int | None = None, overlap: int | None = None,
            progress: Callable[[IngestProgress], None] | None = None) -> IngestReport:
@@ -515,6 +524,7 @@ def find_document(kb: KnowledgeBase, ref: str) -> dict:
                     hint="See its documents on the Knowledge page or with `python -m core kb list --docs`.")
 
 
+@_kb_writer
 def delete_document(name: str, ref: str) -> dict:
     """Remove one document's chunks from the base; returns the removed document's entry."""
     kb = load_kb(name)
@@ -529,6 +539,7 @@ def delete_document(name: str, ref: str) -> dict:
     return doc
 
 
+@_kb_writer
 def rebuild(name: str, *, index: str | None = None, reembed: bool = False,
             progress: Callable[[int, int], None] | None = None) -> KbInfo:
     """Rebuild the index, optionally switching its type (auto/flat/hnsw) or re-embedding all chunks.

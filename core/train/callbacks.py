@@ -138,10 +138,12 @@ class RunFolderCallback(TrainerCallback):
 
 class CheckpointMarkerCallback(TrainerCallback):
     """After the trainer has fully written checkpoint-N (weights, optimizer, RNG of every rank,
-    trainer state), write its COMPLETE marker: only then is it listed or offered for resume."""
+    trainer state), write its COMPLETE marker: only then is it listed or offered for resume.
+    Then rotate: keep the newest ``keep`` checkpoints, each deleted marker first (the trainer's own
+    rotation is off, since it deletes files in any order)."""
 
-    def __init__(self, folder: Path, is_main: bool = True):
-        self.folder, self.is_main = Path(folder), is_main
+    def __init__(self, folder: Path, is_main: bool = True, keep: int | None = None):
+        self.folder, self.is_main, self.keep = Path(folder), is_main, keep
 
     def on_save(self, args, state, control, **kwargs):
         if _distributed():
@@ -151,6 +153,8 @@ class CheckpointMarkerCallback(TrainerCallback):
         path = self.folder / f"checkpoint-{state.global_step}"
         if self.is_main and path.is_dir():
             runs.mark_checkpoint_complete(path)
+            if self.keep:
+                runs.rotate_checkpoints(self.folder, self.keep)
 
 
 class ProbeCallback(TrainerCallback):

@@ -152,13 +152,14 @@ def register(sub) -> None:
         from core.train import presets
 
         config = presets.config_from_run(args.from_run) if args.from_run else presets.load_preset(args.preset or "cpu-demo")
-        return {"preset": presets.save_preset(args.name, config)}
+        return {"preset": presets.save_preset(args.name, config, overwrite=args.overwrite)}
 
     p = command(tsub, "save-preset", save_preset, "save a preset from a run's settings or another preset")
     p.add_argument("name")
     group = p.add_mutually_exclusive_group(required=True)
     group.add_argument("--from-run")
     group.add_argument("--preset")
+    p.add_argument("--overwrite", action="store_true", help="replace a saved preset of the same name")
 
     def list_runs(args) -> dict:
         from core.train import launcher, runs

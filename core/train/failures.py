@@ -1,6 +1,6 @@
-"""Explain why a training worker failed: out of memory, CUDA, data, killed — with what to try.
+"""Explain why a training worker failed: disk full, out of memory, CUDA, data, killed — with what to try.
 
-Used by the worker on an exception, and by readers (core.train.runs.mark_vanished) when a live
+Used by the worker on an exception, and by readers (core.train.runs.read_status, via core.jobs.reconcile) when a live
 run's process is gone, from the exception text or the log tail and the exit code if known.
 
     explain("torch.OutOfMemoryError: CUDA out of memory. Tried to allocate ...")
@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import signal
 
+from core.jobs import DISK_FULL_NEEDLES
+
 OOM_HINT = ("Lower batch size or max_length, turn on gradient checkpointing, or use 4-bit quantization; "
             "the memory estimate on the Train page shows what fits.")
 KILLED_HINT = ("The process was killed (SIGKILL), often by the out-of-memory killer: lower batch size or "
@@ -17,6 +19,9 @@ KILLED_HINT = ("The process was killed (SIGKILL), often by the out-of-memory kil
 
 # Checked in order; the first rule with a matching needle wins.
 _RULES = [
+    (DISK_FULL_NEEDLES, "disk full",
+     "Free space on the workspace's disk (old checkpoints, exports), or lower save_total_limit; then resume "
+     "from the last checkpoint."),
     (("CUDA out of memory", "OutOfMemoryError", "DefaultCPUAllocator: can't allocate", "Cannot allocate memory",
       "std::bad_alloc", "MemoryError"),
      "out of memory", OOM_HINT),

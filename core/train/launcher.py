@@ -1,8 +1,8 @@
 """Start and stop training workers: the only place that starts a training process.
 
 ``launch_run`` validates the config, writes the run folder (config.json, status.json) and
-starts ``python -m core.train.worker RUN_DIR`` as a separate OS process in its own session,
-with stdout+stderr going to train.log (argv list, never a shell). It returns at once: the run
+starts ``python -m core.train.worker RUN_DIR`` through the one job launcher (``core.jobs.launch``:
+its own session, stdout+stderr to train.log, argv list, never a shell). It returns at once: the run
 is ``queued`` and its worker waits for its devices (core/train/queue.py), then trains — in
 itself, or, with several processes, by exec'ing torchrun (DDP) under the same pid. From then
 on the UI only reads the folder. ``stop_run`` asks for a graceful stop (STOP file, plus SIGTERM
@@ -16,41 +16,28 @@ from __future__ import annotations
 import importlib.util
 import os
 import signal
-import subprocess
 import sys
 import time
 from dataclasses import replace
 from pathlib import Path
 
-from core import workspace
+from core import jobs, workspace
 from core.data import store
 from core.errors import UserError
+from core.i18n import Msg
 from core.models.registry import resolve_model
 from core.train import runs
 from core.train.config import TrainConfig
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-_children: dict[str, subprocess.Popen] = {}  # run_id -> worker we started; reaped so no zombies stay
 # Settings that must equal the parent's when resuming (the checkpoint's shapes and base depend on them).
 RESUME_LOCKED = ("lora_r", "target_modules", "use_dora", "use_rslora")
 
 
 def reap() -> None:
-    """Collect workers we started that have exited; a live status left behind is explained by the exit code."""
-    for run_id, child in list(_children.items()):
-        code = child.poll()
-        if code is None:
-            continue
-        del _children[run_id]
-        try:
-            status = runs.read_status(run_id, reconcile=False)
-        except (UserError, ValueError):
-            continue
-        if status.live:
-            time.sleep(0.05)  # the worker's last status write is atomic; give a racing reader a moment
-            status = runs.read_status(run_id, reconcile=False)
-            if status.live:
-                runs.mark_vanished(status, code)
+    """Collect workers we started that have exited (no zombies); their exit codes explain a
+    live status they left behind when the run is next read."""
+    jobs.reap()
 
 
 def active_runs() -> list[runs.RunStatus]:
@@ -71,6 +58,10 @@ def resolve_resume(spec: str) -> tuple[str, str]:
         path = runs.run_dir(run_id) / checkpoints[-1]
     if not runs.CHECKPOINT_RE.match(path.name):
         raise UserError(f"{spec!r} is not a checkpoint of a run.", field="resume_from")
+    missing = runs.resume_problem(path)
+    if missing:
+        raise UserError("err.run.resume_state_missing", field="resume_from", checkpoint=f"{run_id}/{path.name}",
+                        state=Msg(f"err.run.state.{missing}"), hint="err.run.resume_state_missing.hint")
     return run_id, str(path)
 
 
@@ -158,7 +149,8 @@ def prepare_run(config: TrainConfig) -> tuple[str, Path]:
 
 
 def worker_env(config: dict) -> dict:
-    env = dict(os.environ)
+    """The worker's environment: ours without the UI's secrets (core.jobs.job_env), plus its own settings."""
+    env = jobs.job_env()
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH", "")]))
     env["WORKBENCH_HOME"] = str(workspace.home())
     env.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -171,27 +163,15 @@ def worker_env(config: dict) -> dict:
 
 def start_worker(run_id: str) -> runs.RunStatus:
     """Start the worker process for a prepared run folder; it waits in the queue for its turn."""
-    import psutil
-
     folder = runs.run_dir(run_id)
-    config = runs.read_config(run_id)
-    with open(folder / runs.LOG_FILE, "ab") as log:
-        child = subprocess.Popen(
-            [sys.executable, "-m", "core.train.worker", str(folder)],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            cwd=str(PROJECT_ROOT), env=worker_env(config), start_new_session=True,
-        )
-    _children[run_id] = child
-    try:
-        started = psutil.Process(child.pid).create_time()
-    except psutil.NoSuchProcess:
-        started = None
+    launched = jobs.launch(folder, [sys.executable, "-m", "core.train.worker", str(folder)],
+                           log_name=runs.LOG_FILE, env=worker_env(runs.read_config(run_id)), cwd=PROJECT_ROOT)
     from core.train.queue import queue_lock
 
     with queue_lock():  # the worker claims its turn under the same lock: never overwrite its "running"
         status = runs.read_status(run_id, reconcile=False)
         if not status.pid:
-            status.pid, status.pid_started = child.pid, started
+            status.pid, status.pid_started = launched.pid, launched.started
             runs.write_status(status)
     return status
 
@@ -217,11 +197,8 @@ def stop_run(run_id: str) -> runs.RunStatus:
         return status
     # One process: SIGTERM too (handled as a stop request). Under torchrun the ranks poll the STOP
     # file together instead: torchrun answers SIGTERM by killing its workers after a timeout.
-    if status.processes <= 1 and runs.process_alive(status.pid, status.pid_started):
-        try:
-            os.kill(status.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
+    if status.processes <= 1:
+        jobs.signal_job(folder, status, signal.SIGTERM)
     if status.status == "running":
         status.status = "stopping"
     return status
@@ -230,11 +207,8 @@ def stop_run(run_id: str) -> runs.RunStatus:
 def kill_run(run_id: str) -> runs.RunStatus:
     """Hard stop (SIGKILL to the worker's whole process group); the run is marked failed."""
     status = runs.read_status(run_id)
-    if status.live and runs.process_alive(status.pid, status.pid_started):
-        try:
-            os.killpg(os.getpgid(status.pid), signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+    if status.live:
+        jobs.signal_job(runs.run_dir(run_id), status, signal.SIGKILL, group=True)
     deadline = time.time() + 10
     while time.time() < deadline:
         reap()

@@ -48,19 +48,21 @@ def load_preset(name: str) -> TrainConfig:
     return TrainConfig.from_dict(data.get("config", data))
 
 
-def save_preset(name: str, config: TrainConfig) -> str:
-    """Save ``config``'s settings under ``name`` (atomic); built-in names are refused."""
-    name = (name or "").strip()
-    if not workspace.is_safe_name(name):
-        raise UserError(f"Invalid preset name {name!r}.", field="preset_name",
-                        hint="Use letters, digits, '_', '-' or '.'.")
+def save_preset(name: str, config: TrainConfig, *, overwrite: bool = False) -> str:
+    """Save ``config``'s settings under ``name`` (atomic); built-in names are refused, and a saved
+    preset of that name is replaced only with ``overwrite`` (checked and written under its lock)."""
+    name = workspace.check_name(name, "preset name")
     if name in PRESETS:
         raise UserError(f"{name!r} is a built-in preset.", field="preset_name", hint="Pick another name.")
     errors = {k: v for k, v in config.field_errors().items() if k not in ("model", "dataset")}
     if errors:
         field, message = next(iter(errors.items()))
         raise UserError(f"{field}: {message}", field=field)
-    workspace.atomic_write_json(presets_dir() / f"{name}.json", {"name": name, "config": config.preset_dict()})
+    path = presets_dir() / f"{name}.json"
+    with workspace.locked(path):
+        if path.exists() and not overwrite:
+            raise UserError("err.exists.preset", name=name, field="preset_name", hint="err.exists.hint")
+        workspace.atomic_write_json(path, {"name": name, "config": config.preset_dict()})
     return name
 
 

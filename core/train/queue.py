@@ -65,7 +65,7 @@ def claim_turn(run_id: str, pid: int | None = None, pid_started: float | None = 
             me.pid, me.pid_started = pid, pid_started
         if me.status != "queued":  # stopped while waiting, or already claimed
             return me.status == "running", None, me
-        others = [runs.read_status(r) for r in runs.list_run_ids() if r != run_id]
+        others = [s for s in runs.list_runs() if s.run_id != run_id]
         blocker = blocking_run(me, others)
         if blocker is None:
             me.status = "running"

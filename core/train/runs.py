@@ -5,28 +5,34 @@
     runs/<run_id>/metrics.jsonl   one JSON object per logging event
     runs/<run_id>/samples.jsonl   probe-prompt answers at given steps
     runs/<run_id>/train.log       the worker's stdout + stderr
+    runs/<run_id>/pid, job.lock   the worker's "PID START_TIME" and its lifelong lock (core/jobs)
     runs/<run_id>/STOP            present = a stop was requested (written by the UI/CLI)
     runs/<run_id>/checkpoint-<N>/ PEFT adapters written by the trainer (+ optimizer/scheduler state);
                                   listed only once the worker wrote its COMPLETE marker last
     runs/<run_id>/adapter/        the final adapter
     runs/<run_id>/tensorboard/    TensorBoard event files
 
-File names are constants here; both sides import them. A reader that finds a live run whose
-worker process is gone marks it failed (with the reason read from the log tail), so a killed
-job never looks alive.
+A run is a job (core/jobs): the worker holds the folder's lock for its whole life, readers
+never write, and a live run whose worker process is gone reads as failed (reason from the log
+tail) — reconciled in memory by ``core.jobs.reconcile``. File names are constants here; both
+sides import them. A status.json of the wrong shape reads as an "unreadable" run with the
+reason; the run id is always the folder's name.
 """
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import ClassVar
 
-from core import workspace
+from core import jobs, workspace
 from core.errors import UserError
 
 CONFIG_FILE = "config.json"
-STATUS_FILE = "status.json"
+STATUS_FILE = jobs.STATUS_FILE
 METRICS_FILE = "metrics.jsonl"
 SAMPLES_FILE = "samples.jsonl"
 LOG_FILE = "train.log"
@@ -35,29 +41,26 @@ FINAL_ADAPTER = "adapter"
 CHECKPOINT_RE = re.compile(r"^checkpoint-(\d+)$")
 # A checkpoint counts only once it is completely written: the trainer writes trainer_state.json
 # after the weights and optimizer state, and the worker's on_save callback then adds COMPLETE.
+# Rotation removes COMPLETE first, so a half-deleted checkpoint is never listed either.
 CHECKPOINT_COMPLETE = ("adapter_config.json", "trainer_state.json")
 CHECKPOINT_MARKER = "COMPLETE"
+OPTIMIZER_FILE = "optimizer.pt"
+SCHEDULER_FILE = "scheduler.pt"
 TENSORBOARD_DIR = "tensorboard"
 
-STATES = ("queued", "running", "stopping", "completed", "failed", "stopped")
-LIVE_STATES = ("queued", "running", "stopping")
+STATES = jobs.STATES
+LIVE_STATES = jobs.LIVE_STATES
 
 
-@dataclass
-class RunStatus:
+@dataclass(kw_only=True)
+class RunStatus(jobs.JobStatus):
+    ID_FIELD: ClassVar[str] = "run_id"
+    LOG_FILE: ClassVar[str] = LOG_FILE
+
     run_id: str
-    status: str = "queued"
-    pid: int | None = None
-    pid_started: float | None = None  # process create_time, guards against pid reuse
     step: int = 0
     total_steps: int = 0
     epoch: float = 0.0
-    created: float = field(default_factory=time.time)
-    started: float | None = None
-    updated: float | None = None
-    finished: float | None = None
-    error: str | None = None
-    hint: str | None = None
     model: str = ""
     dataset: str = ""
     devices: list[str] = field(default_factory=lambda: ["0"])  # queue resources (GPU ids; "0" = default)
@@ -66,13 +69,6 @@ class RunStatus:
     start_step: int = 0  # the step training (re)started at; ETA counts from here
     train_started: float | None = None
     queue_reason: str | None = None  # why a queued run is still waiting
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @property
-    def live(self) -> bool:
-        return self.status in LIVE_STATES
 
     def eta_seconds(self) -> float | None:
         """Remaining time from the average step time so far."""
@@ -86,6 +82,30 @@ class RunStatus:
     @property
     def progress(self) -> float:
         return min(1.0, self.step / self.total_steps) if self.total_steps > 0 else 0.0
+
+
+@dataclass
+class MetricRow:
+    """The types a metrics.jsonl line must have (other keys pass); a line that differs is skipped."""
+    step: int = 0
+    epoch: float = 0.0
+    time: float = 0.0
+    loss: float | None = None
+    lr: float | None = None
+    grad_norm: float | None = None
+    eval_loss: float | None = None
+    tokens_per_s: float | None = None
+    num_tokens: float | None = None
+    gpu_mem: float | None = None
+
+
+@dataclass
+class SampleRow:
+    """The types a samples.jsonl line must have; a line that differs is skipped."""
+    step: int = 0
+    prompt: str = ""
+    answer: str = ""
+    time: float = 0.0
 
 
 def run_dir(run_id: str) -> Path:
@@ -104,103 +124,120 @@ def new_run_id(name: str = "") -> str:
 
 
 def write_status(status: RunStatus) -> None:
-    status.updated = time.time()
-    workspace.atomic_write_json(run_dir(status.run_id) / STATUS_FILE, status.to_dict())
+    """Atomic; raises FileNotFoundError rather than re-creating a deleted run folder."""
+    jobs.write_status(run_dir(status.run_id), status)
 
 
-def process_alive(pid: int | None, started: float | None) -> bool:
-    if not pid:
-        return False
-    import psutil
+def _vanished(status: RunStatus, tail: str, returncode: int | None) -> RunStatus:
+    """The verdict on a live run whose worker is gone: stopped if it said so, else failed with why."""
+    from core.train.failures import explain
 
-    try:
-        proc = psutil.Process(pid)
-        if proc.status() == psutil.STATUS_ZOMBIE:
-            return False
-        return started is None or abs(proc.create_time() - started) < 1.0
-    except (psutil.NoSuchProcess, psutil.AccessDenied):
-        return False
+    if status.status == "stopping" and returncode in (None, 0) and "worker finished: stopped" in tail:
+        return replace(status, status="stopped")
+    reason, hint = explain(tail, returncode)
+    if reason == "training error":
+        reason, hint = jobs.explain_exit(tail, returncode)
+    return replace(status, status="failed", error=status.error or f"{reason}: the training process ended without "
+                   "reporting.", hint=status.hint or hint)
 
 
 def read_status(run_id: str, reconcile: bool = True) -> RunStatus:
-    """The run's status; with ``reconcile``, a live state whose process is gone becomes failed."""
+    """The run's status; never raises for the folder's content ("unreadable" with the reason).
+    With ``reconcile``, a live state whose process is gone reads as failed (in memory: nothing is written)."""
     folder = run_dir(run_id)
-    data = workspace.read_json(folder / STATUS_FILE)
-    if data is None:
-        if not folder.exists():
-            raise UserError(f"Unknown run {run_id!r}.", hint="See `python -m core runs` for the list.")
-        return RunStatus(run_id=run_id, status="failed", error="status.json is missing or unreadable.")
-    known = {k: data[k] for k in RunStatus.__dataclass_fields__ if k in data}
-    status = RunStatus(**known)
-    if reconcile and status.live and status.pid and not process_alive(status.pid, status.pid_started):
-        # Re-read: the worker may have finished between our read and the liveness check.
-        again = workspace.read_json(folder / STATUS_FILE) or {}
-        if again.get("status") in LIVE_STATES:
-            mark_vanished(status)
-    return status
-
-
-def mark_vanished(status: RunStatus, returncode: int | None = None) -> RunStatus:
-    """A live run whose worker process is gone: failed, with the reason read from the log tail."""
-    from core.train.failures import explain
-
-    tail = log_tail(status.run_id, 80)
-    if status.status == "stopping" and returncode in (None, 0) and "worker finished: stopped" in tail:
-        status.status = "stopped"
-    else:
-        reason, hint = explain(tail, returncode)
-        if returncode is None and reason == "training error":
-            reason = "killed"
-            hint = ("The training process disappeared without reporting: killed (SIGKILL, or the out-of-memory "
-                    "killer) or crashed hard. Read the log tail; lower batch size or max_length if memory ran "
-                    "out, then resume from the last checkpoint.")
-        status.status = "failed"
-        status.error = status.error or f"{reason}: the training process ended without reporting."
-        status.hint = status.hint or hint
-    status.finished = time.time()
-    write_status(status)
-    return status
+    if not folder.is_dir():
+        raise UserError(f"Unknown run {run_id!r}.", hint="See `python -m core runs` for the list.")
+    status = jobs.read_status(folder, RunStatus)
+    return jobs.reconcile(folder, status, _vanished) if reconcile else status
 
 
 def list_run_ids() -> list[str]:
     root = workspace.runs_dir()
     ids = [p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")
-           and (p / STATUS_FILE).exists()]
+           and workspace.is_safe_name(p.name) and (p / STATUS_FILE).exists()]
     return sorted(ids, reverse=True)
 
 
 def list_runs() -> list[RunStatus]:
-    return [read_status(r) for r in list_run_ids()]
+    """Every run, newest first; a run whose folder vanished meanwhile is left out."""
+    found = []
+    for run_id in list_run_ids():
+        try:
+            found.append(read_status(run_id))
+        except UserError:
+            continue
+    return found
 
 
 def read_config(run_id: str) -> dict:
-    return workspace.read_json(run_dir(run_id) / CONFIG_FILE, {}) or {}
+    """config.json as a dict ({} when missing or not a JSON object)."""
+    data = workspace.read_json(run_dir(run_id) / CONFIG_FILE, {})
+    return data if isinstance(data, dict) else {}
 
 
-def checkpoint_complete(path: Path, run_live: bool = False) -> bool:
-    """Fully written: adapter files and a parseable trainer state (written after the weights and
-    optimizer state); while the run is live, also the worker's COMPLETE marker, written last."""
+def checkpoint_complete(path: Path) -> bool:
+    """Fully written: the worker's COMPLETE marker (written after the trainer finished the folder),
+    adapter files and a parseable trainer state. Rotation removes the marker first."""
     path = Path(path)
-    if run_live and not (path / CHECKPOINT_MARKER).is_file():
+    if not (path / CHECKPOINT_MARKER).is_file():
         return False
     if not all((path / name).is_file() for name in CHECKPOINT_COMPLETE) or not any(path.glob("adapter_model.*")):
         return False
-    return workspace.read_json(path / "trainer_state.json") is not None
+    return isinstance(workspace.read_json(path / "trainer_state.json"), dict)
 
 
 def mark_checkpoint_complete(path: Path) -> None:
-    workspace.atomic_write_text(Path(path) / CHECKPOINT_MARKER, f"{time.time()}\n")
+    jobs.write_text_in(Path(path), CHECKPOINT_MARKER, f"{time.time()}\n")
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def remove_checkpoint(path: Path) -> None:
+    """Delete a checkpoint so that no moment shows it listed but incomplete: the COMPLETE marker
+    goes first (and reaches the disk), then the rest."""
+    path = Path(path)
+    (path / CHECKPOINT_MARKER).unlink(missing_ok=True)
+    _fsync_dir(path)
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def rotate_checkpoints(folder: Path, keep: int) -> list[str]:
+    """Keep the newest ``keep`` complete checkpoints of a run folder; returns the names removed."""
+    folder = Path(folder)
+    complete = sorted((int(m.group(1)), child) for child in folder.iterdir()
+                      if (m := CHECKPOINT_RE.match(child.name)) and child.is_dir() and checkpoint_complete(child))
+    removed = []
+    for _, child in complete[:max(0, len(complete) - max(1, keep))]:
+        remove_checkpoint(child)
+        removed.append(child.name)
+    return removed
+
+
+def resume_problem(path: Path) -> str | None:
+    """Why a checkpoint cannot be resumed (no optimizer or scheduler state), or None. A DeepSpeed
+    checkpoint keeps its optimizer state as per-rank shards under global_step*/."""
+    path = Path(path)
+    has_optimizer = (path / OPTIMIZER_FILE).is_file() or any(path.glob("global_step*/*optim_states.pt"))
+    if not has_optimizer:
+        return "optimizer"
+    if not (path / SCHEDULER_FILE).is_file():
+        return "scheduler"
+    return None
 
 
 def list_checkpoints(run_id: str) -> list[str]:
-    """``checkpoint-N`` folders that are completely written, by step."""
+    """``checkpoint-N`` folders that are completely written (COMPLETE marker), by step."""
     folder = run_dir(run_id)
     found = []
-    state = (workspace.read_json(folder / STATUS_FILE, {}) or {}).get("status")
-    live = state in LIVE_STATES
-    for child in folder.iterdir() if folder.exists() else []:
+    for child in folder.iterdir() if folder.is_dir() else []:
         match = CHECKPOINT_RE.match(child.name)
-        if match and child.is_dir() and checkpoint_complete(child, live):
+        if match and child.is_dir() and checkpoint_complete(child):
             found.append((int(match.group(1)), child.name))
     return [name for _, name in sorted(found)]
 
@@ -229,7 +266,7 @@ def list_adapters(run_ids: list[str] | None = None) -> list[AdapterRef]:
     for run_id in run_ids or list_run_ids():
         config = read_config(run_id)
         base = config.get("model_path") or config.get("model", "")
-        total = (workspace.read_json(run_dir(run_id) / STATUS_FILE, {}) or {}).get("step")
+        total = jobs.read_status(run_dir(run_id), RunStatus).step
         if has_final_adapter(run_id):
             refs.append(AdapterRef(run_id, FINAL_ADAPTER, str(run_dir(run_id) / FINAL_ADAPTER), total, base))
         for name in reversed(list_checkpoints(run_id)):
@@ -281,23 +318,14 @@ def resolve_adapter(spec: str) -> Path:
 
 
 def read_metrics(run_id: str) -> list[dict]:
-    return workspace.read_jsonl(run_dir(run_id) / METRICS_FILE)
+    """metrics.jsonl rows; a line of the wrong shape (``null``, ``"loss": "x"``) is skipped."""
+    return jobs.read_jsonl_objects(run_dir(run_id) / METRICS_FILE, MetricRow)
 
 
 def read_samples(run_id: str) -> list[dict]:
-    return workspace.read_jsonl(run_dir(run_id) / SAMPLES_FILE)
+    """samples.jsonl rows; a line of the wrong shape is skipped."""
+    return jobs.read_jsonl_objects(run_dir(run_id) / SAMPLES_FILE, SampleRow)
 
 
 def log_tail(run_id: str, lines: int = 40) -> str:
-    path = run_dir(run_id) / LOG_FILE
-    try:
-        with open(path, "rb") as fh:
-            fh.seek(0, 2)
-            size = fh.tell()
-            fh.seek(max(0, size - 64 * 1024))
-            text = fh.read().decode("utf-8", errors="replace")
-    except OSError:
-        return ""
-    # tqdm redraws with \r; keep the last state of each line
-    cleaned = [line.split("\r")[-1] for line in text.splitlines()]
-    return "\n".join(cleaned[-lines:])
+    return jobs.log_tail(run_dir(run_id) / LOG_FILE, lines)

@@ -12,9 +12,15 @@ With more than one process it replaces itself (``os.execv``, same pid) by
 ``train``; DDP over NCCL on GPUs, gloo on CPU; optionally DeepSpeed ZeRO-2/3. Rank 0 writes the
 run folder. SIGTERM (one process) or a STOP file (any) ends it gracefully: the trainer saves a
 checkpoint and the final adapter is written.
+
+It is a job (core/jobs): its first act is taking the run folder's lock, held to the end (through
+the exec into torchrun too), so a second worker on the same folder exits at once and writes
+nothing. It keeps a small reserve file beside its status: on a full disk it deletes the reserve,
+so the final "failed: disk full" status and the traceback still reach the disk.
 """
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import signal
@@ -23,12 +29,46 @@ import time
 import traceback
 from pathlib import Path
 
-from core import workspace
+from core import jobs, workspace
 from core.train import runs
 from core.train.config import TrainConfig
 from core.train.failures import explain
 
 _stop = {"requested": False}
+RESERVE_FILE = ".disk-reserve"
+RESERVE_BYTES = 1 << 20  # room for the last status write, the traceback and the log tail on a full disk
+_DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+
+
+def make_reserve(folder: Path) -> None:
+    try:
+        with open(folder / RESERVE_FILE, "wb") as fh:
+            fh.truncate(0)
+            fh.write(b"\0" * RESERVE_BYTES)  # real blocks (not a sparse file), so deleting it frees space
+    except OSError:
+        (folder / RESERVE_FILE).unlink(missing_ok=True)
+
+
+def is_disk_full(err: BaseException) -> bool:
+    """An ENOSPC/EDQUOT anywhere in the exception chain, or its text (torch wraps it in RuntimeError)."""
+    seen = set()
+    while err is not None and id(err) not in seen:
+        seen.add(id(err))
+        if getattr(err, "errno", None) in _DISK_FULL_ERRNOS or any(n in str(err) for n in jobs.DISK_FULL_NEEDLES):
+            return True
+        err = err.__cause__ or err.__context__
+    return False
+
+
+def disk_full_reason(folder: Path) -> str:
+    from core.i18n import Msg
+    from core.models.registry import human_size
+
+    try:
+        free = human_size(shutil.disk_usage(folder).free)
+    except OSError:
+        free = "?"
+    return str(Msg("err.run.disk_full", path=str(folder), free=free))
 
 
 def rank() -> int:
@@ -138,7 +178,7 @@ def sft_config(config: TrainConfig, folder: Path, has_eval: bool, report_to: lis
         max_steps=config.max_steps,
         logging_steps=config.logging_steps,
         save_steps=config.save_steps,
-        save_total_limit=config.save_total_limit,
+        save_total_limit=None,  # rotated by CheckpointMarkerCallback: the COMPLETE marker goes first
         eval_strategy="steps" if has_eval else "no",
         eval_steps=eval_steps if has_eval else None,
         max_length=config.max_length,
@@ -247,7 +287,7 @@ def train(folder: Path, status: runs.RunStatus, is_main: bool = True) -> str:
     if _stop["requested"]:
         folder_cb.stop_requested = True
     signal.signal(signal.SIGTERM, lambda *_: setattr(folder_cb, "stop_requested", True))
-    callbacks = [folder_cb, CheckpointMarkerCallback(folder, is_main)]
+    callbacks = [folder_cb, CheckpointMarkerCallback(folder, is_main, keep=config.save_total_limit)]
     if config.probe_prompts and (is_main or zero3):
         every = config.probe_steps or config.save_steps
         callbacks.append(ProbeCallback(folder, tokenizer, config.probe_prompts, every, config.probe_max_new_tokens,
@@ -306,8 +346,7 @@ def exec_torchrun(folder: Path, processes: int) -> None:
 def run_training(folder: Path, distributed: bool) -> int:
     """Train and record the outcome in status.json (rank 0; any rank records a failure)."""
     main_rank = rank() == 0
-    data = workspace.read_json(folder / runs.STATUS_FILE) or {"run_id": folder.name}
-    status = runs.RunStatus(**{k: v for k, v in data.items() if k in runs.RunStatus.__dataclass_fields__})
+    status = jobs.read_status(folder, runs.RunStatus)
     if main_rank:
         status.status = "running"
         status.started = status.started or time.time()
@@ -318,20 +357,30 @@ def run_training(folder: Path, distributed: bool) -> int:
         status.error = status.hint = None
         code = 0
     except BaseException as err:  # every failure must end in status.json, not only in the log
+        full = is_disk_full(err)
+        if full:
+            (folder / RESERVE_FILE).unlink(missing_ok=True)  # room for what follows
         traceback.print_exc()
         text = f"{type(err).__name__}: {err}"
         reason, hint = explain(text)
+        if full:
+            reason, hint = disk_full_reason(folder), explain("No space left on device")[1]
         where = f" (rank {rank()})" if distributed else ""
         status.status, status.error, status.hint = "failed", f"{reason}{where}: {text}"[:2000], hint
         code = 1
     if main_rank or code:
         status.finished = time.time()
-        runs.write_status(status)
+        try:
+            runs.write_status(status)
+        except FileNotFoundError:  # the run folder was deleted under us: leave it deleted
+            print("the run folder is gone; nothing more is written", flush=True)
+            return 1
     if main_rank and status.status == "completed":
         from core.eval.job import start_if_requested
 
         start_if_requested(folder.name)
     print(f"worker finished: {status.status}", flush=True)
+    (folder / RESERVE_FILE).unlink(missing_ok=True)
     return code
 
 
@@ -341,8 +390,17 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ["WORKBENCH_HOME"] = str(folder.parent.parent)  # the run's own workspace
     if is_distributed_child():
-        return run_training(folder, distributed=True)
+        return run_training(folder, distributed=True)  # torchrun (our parent) holds the lock
 
+    try:
+        jobs.hold_lock(folder)  # first, before anything is written: one worker per run
+    except jobs.JobBusy as busy:
+        from core.i18n import Msg
+
+        print(Msg("err.run.busy", folder=str(folder), pid=busy.holder or "?"), file=sys.stderr, flush=True)
+        return 3
+    jobs.write_pid(folder, os.getpid(), jobs.process_started(os.getpid()))
+    make_reserve(folder)
     signal.signal(signal.SIGTERM, lambda *_: _stop.__setitem__("requested", True))
     try:
         if not wait_for_turn(folder):
@@ -356,6 +414,7 @@ def main(argv: list[str] | None = None) -> int:
         runs.write_status(status)
         return 1
     if config.processes > 1:
+        jobs.keep_lock_across_exec(folder)
         exec_torchrun(folder, config.processes)  # does not return
     return run_training(folder, distributed=False)
 
