@@ -10,7 +10,9 @@ from __future__ import annotations
 import streamlit as st
 
 from ui.auth import require_password
-from ui.common import page_start, tr
+from core.units import human_size
+from ui.common import lang, page_start, tr
+from ui.quick_start import quick_start
 
 PAGES = [
     ("views/1_Datasets.py", "nav.datasets", ":material/dataset:", "datasets"),
@@ -20,12 +22,6 @@ PAGES = [
     ("views/5_Knowledge.py", "nav.knowledge", ":material/library_books:", "knowledge"),
     ("views/6_Chat.py", "nav.chat", ":material/chat:", "chat"),
 ]
-
-
-def _fmt_bytes(n: int) -> str:
-    from core.models.registry import human_size
-
-    return human_size(n)
 
 
 def home() -> None:
@@ -46,32 +42,36 @@ def home() -> None:
     live = sum(1 for r in runs if r.live)
     cols[2].metric(tr("home.runs"), len(runs), delta=tr("home.live", n=live) if live else None)
 
+    quick_start({slug: path for path, _, _, slug in PAGES})
+
     st.subheader(tr("home.start_here"))
     links = st.columns(3)
     for i, (path, _, icon, key) in enumerate(PAGES):
-        links[i % 3].page_link(path, label=tr(f"home.step_{key}"), icon=icon)
+        links[i % 3].page_link(path, label=tr(f"home.step_{key}"), icon=icon, query_params={"lang": lang()})
 
     st.subheader(tr("home.environment"))
     left, right = st.columns(2)
     with left:
         if info.gpus:
             for gpu in info.gpus:
-                st.success(tr("home.gpu", index=gpu.index, name=gpu.name, memory=_fmt_bytes(gpu.total_bytes)))
+                st.success(tr("home.gpu", index=gpu.index, name=gpu.name, memory=human_size(gpu.total_bytes)))
         else:
             st.info(tr("home.cpu_only", cores=info.cpu_count))
-        st.write(f"**{tr('home.ram')}**: {_fmt_bytes(info.ram_available_bytes)} / {_fmt_bytes(info.ram_total_bytes)}")
-        st.write(f"**{tr('home.disk')}**: {_fmt_bytes(info.disk_free_bytes)}")
+        st.write(f"**{tr('home.ram')}**: {human_size(info.ram_available_bytes)} / {human_size(info.ram_total_bytes)}")
+        st.write(f"**{tr('home.disk')}**: {human_size(info.disk_free_bytes)}")
         st.write(f"**{tr('home.workspace')}**: `{workspace.home()}`")
         st.caption(tr("home.model_dirs", models=workspace.models_dir()))
     with right:
         st.write(f"**{tr('home.versions')}**")
-        st.dataframe([{"library": k, "version": v} for k, v in info.versions.items()],
+        st.dataframe([{tr("home.col.library"): k, tr("home.col.version"): v} for k, v in info.versions.items()],
                      hide_index=True, width="stretch")
     if models:
         st.subheader(tr("home.models"))
         st.dataframe(
-            [{"name": m.name, "architecture": m.architecture, "size": _fmt_bytes(m.size_bytes),
-              "chat template": "✓" if m.has_chat_template else "—", "path": m.path} for m in models],
+            [{tr("home.col.name"): m.name, tr("home.col.architecture"): m.architecture,
+              tr("home.col.size"): human_size(m.size_bytes),
+              tr("home.col.chat_template"): "✓" if m.has_chat_template else "—", tr("home.col.path"): m.path}
+             for m in models],
             hide_index=True, width="stretch",
         )
 

@@ -19,7 +19,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # from several seconds to minutes on 2 cores. `./test.sh -m "not slow"` runs everything else.
 SLOW_MODULES = {
     "test_e2e_assistant", "test_train_distributed", "test_train_packing", "test_train_queue",
-    "test_compare_run", "test_compare_page", "test_export_merge", "test_harness",
+    "test_compare_run", "test_compare_page", "test_export_merge", "test_harness", "test_kept_choices",
 }
 
 

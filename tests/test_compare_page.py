@@ -28,7 +28,8 @@ def test_compare_typed_prompts_with_references(ws):
     assert not at.exception
     assert at.selectbox(key="cmp_model").value == "demo-tiny"  # the run's base is picked
     ck = at.multiselect(key=f"cmp_ck_{ws.run_id}")
-    assert len(ck.value) == 3  # checkpoint-10, checkpoint-20 and the final adapter, all picked
+    # distinct checkpoints of the newest completed run: checkpoint-10 and the final adapter (= step 20)
+    assert [Path(p).name for p in ck.value] == ["checkpoint-10", "adapter"]
     ck.set_value(ck.value[:2])
     at.text_area(key="cmp_typed").set_value("Who are you? ||| 我是小智，由张三开发的个人助手。\n你好")
     at.number_input(key="cmp_max_new").set_value(16)
@@ -37,7 +38,7 @@ def test_compare_typed_prompts_with_references(ws):
     frames = at.dataframe
     assert len(frames) == 2  # scores per model + answers side by side
     answers = frames[1].value
-    assert list(answers.columns)[:3] == ["prompt", "reference", "base"] and len(answers) == 2
+    assert list(answers.columns)[:3] == ["Prompt", "Reference", "base"] and len(answers) == 2
     assert "BLEU" in frames[0].value.columns
     assert at.get("plotly_chart")
     assert at.get("download_button")

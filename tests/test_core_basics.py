@@ -53,7 +53,8 @@ def test_assistant_rows_cycle_questions_and_fill_name():
     rows = generate_assistant_rows(AssistantSpec(name="小智", author="张三", n=13, lang="zh"))
     assert len(rows) == 13
     questions = {r["messages"][0]["content"] for r in rows}
-    assert {"你是谁？", "请做一下自我介绍", "Who are you?"} <= questions
+    assert {"你是谁？", "请你介绍一下你自己", "你是我的小助手吗？"} <= questions
+    assert all(not q.isascii() for q in questions)  # the zh preset is all Chinese
     assert all("小智" in r["messages"][-1]["content"] and "张三" in r["messages"][-1]["content"] for r in rows)
     assert all(r["messages"][-1]["role"] == "assistant" for r in rows)
 
@@ -131,7 +132,7 @@ def test_registry_lists_workspace_and_model_dirs(workbench_home, tiny_model_path
 
 
 def test_tokenize_masks_only_assistant_turns(tiny_model_path):
-    from core.models.loading import load_tokenizer
+    from core.models.checks import load_tokenizer
     from core.train.tokenize import tokenize_row
 
     tok = load_tokenizer(tiny_model_path)
@@ -171,7 +172,7 @@ def test_cli_models_and_demo_model(workbench_home):
 
 
 def test_tokenize_passes_tool_schemas_to_the_template(tiny_model_path):
-    from core.models.loading import load_tokenizer
+    from core.models.checks import load_tokenizer
     from core.train.tokenize import tokenize_row
 
     tok = load_tokenizer(tiny_model_path)

@@ -23,7 +23,7 @@ def _samples(tokenizer):
 def tiny(tiny_model_path):
     from transformers import AutoModelForCausalLM
 
-    from core.models.loading import load_tokenizer
+    from core.models.checks import load_tokenizer
 
     tok = load_tokenizer(tiny_model_path)
     model = AutoModelForCausalLM.from_pretrained(tiny_model_path, dtype=torch.float32, attn_implementation="sdpa")

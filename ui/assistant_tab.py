@@ -5,7 +5,8 @@ import streamlit as st
 
 from core.data.assistant import PRESETS, AssistantSpec, generate_assistant_rows, save_assistant_dataset
 from core.errors import UserError
-from ui.common import lang, show_user_error, show_untrusted, tr
+from core.i18n import Msg
+from ui.common import flash, lang, show_user_error, show_untrusted, tr
 from ui.state import KEEP
 
 PRESET_KEY = "assistant_preset_lang"
@@ -55,6 +56,8 @@ def render_assistant_tab() -> None:
         try:
             with st.spinner(tr("assistant.saving")):
                 info = save_assistant_dataset(spec, dataset_name)
-            st.success(tr("assistant.saved", name=info.name, rows=f"{info.rows:,}"))
         except UserError as err:
             show_user_error(err)
+        else:  # redraw at once, so Browse, Shape and Manage list the new set on this very click
+            flash("success", Msg("assistant.saved", name=info.name, rows=f"{info.rows:,}"))
+            st.rerun()

@@ -45,6 +45,15 @@ def first_language() -> str:
 
 
 def lang() -> str:
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    if get_script_run_ctx(suppress_warning=True) is None:
+        # Called outside a page run (AppTest formatting a select box's options afterwards): there
+        # is no browser session to ask, and bare-mode session state is shared by every test.
+        from core.settings import load_settings
+
+        saved = load_settings().get(LANG_PARAM)
+        return saved if saved in LANGUAGES else "en"
     if LANG_KEY not in st.session_state:
         st.session_state[LANG_KEY] = first_language()
     return st.session_state[LANG_KEY]
@@ -68,6 +77,9 @@ def set_language(code: str) -> None:
 
 
 def _on_language_select() -> None:
+    from ui.state import restate_choices
+
+    restate_choices()  # while every choice still decodes from the old language's labels
     set_language(st.session_state[LANG_SELECT_KEY])
 
 

@@ -6,7 +6,8 @@ import streamlit as st
 
 from core.errors import UserError
 from core.units import human_size
-from ui.common import show_user_error, tr
+from ui.common import message_text, show_user_error, tr
+from ui.run_labels import adapter_label_for
 from ui.state import KEEP
 
 ZIP_KEY = "cmp_zip"  # (adapter path, file name, bytes)
@@ -26,7 +27,8 @@ def export_tab(models, groups) -> None:
     by_label = {ref.label: ref for ref in refs}
     labels = list(by_label)
     newest_final = len(groups[0].adapters) - 1  # the newest run's final adapter (or its last checkpoint)
-    label = st.selectbox(tr("compare.export_adapter"), labels, index=newest_final, key="cmp_export_adapter", persist_state=KEEP)
+    label = st.selectbox(tr("compare.export_adapter"), labels, index=newest_final, key="cmp_export_adapter",
+                         persist_state=KEEP, format_func=adapter_label_for(refs))
     ref = by_label[label]
     names = [m.name for m in models]
     by_path = {str(Path(m.path).resolve()): m.name for m in models}
@@ -48,8 +50,9 @@ def export_tab(models, groups) -> None:
         bar = st.progress(0.0)
         try:
             result = E.merge_adapter(base, ref.path, name=name, dtype=dtype, max_shard_size=shard,
-                                     overwrite=overwrite, progress=lambda f, m: bar.progress(f, text=m))
+                                     overwrite=overwrite, progress=lambda f, m: bar.progress(f, text=message_text(m)))
             st.session_state[EXPORT_KEY] = result.to_dict()
+            st.rerun()  # the merged model joins every model list on this run's redraw
         except UserError as err:
             show_user_error(err)
         finally:
@@ -65,7 +68,7 @@ def export_tab(models, groups) -> None:
         bar = st.progress(0.0)
         try:
             data = E.adapter_zip_bytes(ref.path, include_training_state=state,
-                                       progress=lambda f, m: bar.progress(f, text=m))
+                                       progress=lambda f, m: bar.progress(f, text=message_text(m)))
             st.session_state[ZIP_KEY] = (ref.path, E.adapter_zip_name(Path(ref.path)), data)
         except UserError as err:
             show_user_error(err)

@@ -18,12 +18,15 @@ from core.train import config as train_config
 from core.train import runs
 from core.units import human_size
 from ui.common import flash, lang, message_text, tr
+from ui.models import build_demo_block, quantization_label
+from ui.run_labels import run_label
 from ui.state import KEEP
 
 K = "train_"  # widget-key prefix: K + TrainConfig field name
 ERRORS_KEY = "train_field_errors"  # {field: UserError | Msg | {lang: text}}
 RUN_KEY = "train_selected_run"
 INITIALISED_KEY = "train_initialised"
+PROBES_FOR_KEY = "train_probes_suggested_for"  # the dataset whose probe questions were offered
 TrainConfig = train_config.TrainConfig
 FIELDS = {f.name for f in fields(TrainConfig)}
 FLOAT_FIELDS = {f.name for f in fields(TrainConfig) if f.type in ("float", float)}
@@ -144,6 +147,25 @@ def on_launch() -> None:
     flash("success", Msg("train.launched", run=status.run_id, status=Msg("train.state." + status.status)))
 
 
+def suggest_probes() -> None:
+    """An assistant set gets its classic probe questions once, if the probe box is empty."""
+    from core.data import store
+    from core.data.assistant import probe_questions
+
+    dataset = st.session_state.get(K + "dataset")
+    if not dataset or st.session_state.get(PROBES_FOR_KEY) == dataset:
+        return
+    st.session_state[PROBES_FOR_KEY] = dataset
+    if str(st.session_state.get(K + "probe_prompts", "")).strip():
+        return
+    try:
+        probes = probe_questions(store.read_meta(dataset).extra)
+    except UserError:
+        return
+    if probes:
+        st.session_state[K + "probe_prompts"] = "\n".join(probes)
+
+
 # ---------------------------------------------------------------- drawing
 def field_error(name: str) -> None:
     """The error kept for ``name`` (if any), in the page's current language."""
@@ -177,20 +199,18 @@ def model_and_data() -> bool:
     models = [m.name for m in list_models()]
     datasets = [d.name for d in list_datasets()]
     c1, c2 = st.columns(2)
+    # With several to choose from, nothing is preselected: the run trains on what the user picked.
     if models:
-        field(c1, "selectbox", "model", tr("common.model"), options=models)
+        field(c1, "selectbox", "model", tr("common.model"), options=models, index=0 if len(models) == 1 else None,
+              placeholder=tr("train.pick_model"))
     else:
         with c1:
-            st.info(tr("common.no_models"))
-            if st.button(tr("common.build_demo"), key="train_build_demo"):
-                from core.models.demo import ensure_demo_model
-
-                with st.spinner(tr("train.building_demo")):
-                    ensure_demo_model()
-                st.rerun()
+            build_demo_block("train")
             field_error("model")
     if datasets:
-        field(c2, "selectbox", "dataset", tr("common.dataset"), options=datasets)
+        field(c2, "selectbox", "dataset", tr("common.dataset"), options=datasets,
+              index=0 if len(datasets) == 1 else None, placeholder=tr("train.pick_dataset"))
+        suggest_probes()
     else:
         with c2:
             st.info(tr("train.no_datasets"))
@@ -210,7 +230,7 @@ def settings_form(devices: dict) -> None:
     field(c1, "selectbox", "preset", tr("train.preset"), options=names, format_func=labels.get,
           on_change=on_preset_change)
     field(c2, "selectbox", "copy_run", tr("train.copy_from"), options=[""] + runs.list_run_ids(),
-          format_func=lambda r: r or tr("train.copy_pick"), on_change=on_copy_run)
+          format_func=lambda r: run_label(r) if r else tr("train.copy_pick"), on_change=on_copy_run)
     field(c3, "text_input", "run_name", tr("train.run_name"), placeholder=tr("train.run_name_auto"))
 
     with st.expander(tr("train.section.lora"), expanded=True):
@@ -219,7 +239,7 @@ def settings_form(devices: dict) -> None:
         field(b, "number_input", "lora_alpha", "LoRA alpha", step=8)
         field(c, "number_input", "lora_dropout", "LoRA dropout", step=0.05, format="%.2f")
         field(d, "selectbox", "quantization", tr("train.quantization"), options=list(train_config.QUANTIZATIONS),
-              format_func=lambda q: tr("train.quant." + q))
+              format_func=quantization_label)
         a, b = st.columns([1, 3])
         field(a, "checkbox", "targets_all", tr("train.all_linear"), error="target_modules")
         if not st.session_state.get(K + "targets_all", True):

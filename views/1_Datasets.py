@@ -15,7 +15,7 @@ import streamlit as st
 from core.data import importer, shape, stats, store
 from core.data.formats import EXPORT_FORMATS
 from core.errors import UserError
-from ui.common import flash, show_flash, page_start, show_user_error, tr
+from ui.common import flash, lang, show_flash, page_start, show_user_error, tr
 from ui.common import show_untrusted
 from ui.assistant_tab import render_assistant_tab
 from ui.state import KEEP, kept_tabs
@@ -35,7 +35,8 @@ PAGE_SIZE = 50
 
 def _reason(bad) -> str:
     text = tr(f"datasets.reason.{bad.code}")
-    return f"{text}: {bad.detail}" if bad.detail else text
+    detail = bad.detail_text(lang())
+    return f"{text}: {detail}" if detail else text
 
 
 def _note(note: dict) -> str:
@@ -135,7 +136,7 @@ def import_tab() -> None:
                         format_func=lambda s: tr("datasets.format.auto") if s is None else tr(f"datasets.split.{s}"))
     if st.button(tr("datasets.check"), type="primary", key="ds_check"):
         try:
-            with st.spinner("…"):
+            with st.spinner(tr("datasets.checking")):
                 _analyze(source)
         except UserError as err:
             st.session_state.pop(REPORT, None)
@@ -278,7 +279,7 @@ def browse_tab(infos: list[store.DatasetInfo]) -> None:
     cols[2].metric(tr("datasets.chars"), f"{basic['chars']:,}")
     cols[3].metric(tr("datasets.chars_p95"), f"{basic['chars_p95']:,}")
     _token_section(name)
-    _duplicates_section(name, rows)
+    _duplicates_section(name, rows, store.read_meta(name).extra)
 
 
 def _model_choice() -> str | None:
@@ -327,13 +328,18 @@ def _token_section(name: str) -> None:
     st.plotly_chart(fig, width="stretch")
 
 
-def _duplicates_section(name: str, rows: list[dict]) -> None:
+def _duplicates_section(name: str, rows: list[dict], extra: dict) -> None:
+    from core.data.assistant import is_repeat_set
+
     st.markdown(f"**{tr('datasets.duplicates')}**")
     by = st.radio(tr("datasets.dup_by"), ["row", "prompt"], horizontal=True, key="ds_dup_by", persist_state=KEEP,
                   format_func=lambda b: tr(f"datasets.dup.{b}"))
     count = sum(len(g) - 1 for g in stats.find_duplicates(rows, by))
     if not count:
         st.caption(tr("datasets.dup_none"))
+        return
+    if is_repeat_set(extra):  # repeating a few rows N times is how this set teaches
+        st.info(tr("datasets.dup_recipe", n=f"{count:,}", rows=f"{len(rows):,}"))
         return
     st.warning(tr("datasets.dup_found", n=f"{count:,}"))
     if st.button(tr("datasets.dup_remove"), key="ds_dup_remove"):

@@ -14,25 +14,18 @@ from core.errors import UserError
 from core.i18n import Msg
 from core.train import config as train_config
 from core.train import runs
+from core.train.failures import localize as localize_failure
 from core.units import human_duration, human_size
 from ui import train_form
-from ui.common import flash, lang, page_start, show_flash, show_user_error, tr
+from ui.run_labels import run_label
+from ui.common import flash, lang, message_text, page_start, show_flash, show_user_error, tr
 from ui.state import KEEP
 
 RUN_KEY = train_form.RUN_KEY
 TrainConfig = train_config.TrainConfig
-LIVE_ORDER = {"running": 0, "stopping": 1, "queued": 2}  # which live run a fresh page shows first
 
 
 # ---------------------------------------------------------------- run panel
-def run_label(run_id: str) -> str:
-    try:
-        s = runs.read_status(run_id)
-    except UserError:
-        return run_id
-    return f"{run_id} · {tr('train.state.' + s.status)}"
-
-
 def show_run(run_id: str) -> None:
     """Status, progress, ETA, log tail and Stop/Resume of one run (re-drawn every 2 s while live)."""
     from core.train import launcher
@@ -54,10 +47,10 @@ def show_run(run_id: str) -> None:
         st.info(tr("train.queued", reason=s.queue_reason or tr("train.queue_starting")))
     if s.parent:
         st.caption(tr("train.resumed_from", parent=s.parent))
-    if s.status == "failed":
-        st.error(f"{s.error or tr('train.failed_unknown')}")
+    if s.status in ("failed", "unreadable"):
+        st.error(localize_failure(s.error, lang()) or tr('train.failed_unknown'))
         if s.hint:
-            st.warning(f"{tr('train.what_to_try')}: {s.hint}")
+            st.warning(f"{tr('train.what_to_try')}: {localize_failure(s.hint, lang())}")
     elif s.status == "completed":
         st.success(tr("train.completed_msg"))
     elif s.status == "stopped":
@@ -88,9 +81,12 @@ def show_run(run_id: str) -> None:
                     st.rerun()
                 except UserError as err:
                     show_user_error(err)
-    tail = runs.log_tail(run_id, 30)
+    own, library = runs.split_log_tail(run_id, 60)
     with st.expander(tr("train.log_tail"), expanded=s.status == "failed"):
-        st.code(tail or tr("train.log_empty"), language=None)
+        st.code(own or tr("train.log_empty"), language=None)
+        if library:
+            with st.popover(tr("train.library_lines", n=len(library.splitlines()))):
+                st.code(library, language=None)
 
 
 def runs_section() -> None:
@@ -100,9 +96,8 @@ def runs_section() -> None:
         st.caption(tr("train.no_runs"))
         return
     statuses = {r: runs.read_status(r) for r in run_ids}
-    live = sorted((r for r in run_ids if statuses[r].live), key=lambda r: LIVE_ORDER.get(statuses[r].status, 9))
     if st.session_state.get(RUN_KEY) not in run_ids:
-        st.session_state[RUN_KEY] = live[0] if live else run_ids[0]
+        st.session_state[RUN_KEY] = runs.live_first(statuses)[0]
     run_id = st.selectbox(tr("common.run"), run_ids, key=RUN_KEY, format_func=run_label, persist_state=KEEP)
 
     @st.fragment(run_every=2 if statuses[run_id].live else None)
@@ -126,7 +121,7 @@ def memory_panel(cfg: TrainConfig) -> None:
     try:
         est = estimate_for_config(cfg)
     except (UserError, ValueError, OSError) as err:
-        st.caption(f"{tr('train.memory_unavailable')}: {err}")
+        st.caption(f"{tr('train.memory_unavailable')}: {message_text(err)}")
         return
     cols = st.columns(len(est.rows()))
     for col, (name, value) in zip(cols, est.rows()):
@@ -175,7 +170,7 @@ def main() -> None:
     st.divider()
     st.subheader(tr("train.new_run"))
     devices = cached_devices(st.session_state.get(train_form.K + "model"))
-    train_form.init_defaults("xtuner-qlora" if devices["gpus"] else "cpu-demo")
+    train_form.init_defaults(train_config.default_preset(bool(devices["gpus"])))
     has_model = train_form.model_and_data()
     train_form.settings_form(devices)
     memory_panel(train_form.config_from_widgets())

@@ -12,8 +12,9 @@ import streamlit as st
 
 from core.errors import UserError
 from core.train import metrics, runs
-from ui.common import page_start, show_user_error, tr
 from core.untrusted import inert_markdown
+from ui.common import page_start, show_user_error, tr
+from ui.run_labels import run_label
 from ui.state import KEEP
 
 RUNS_KEY = "monitor_runs"
@@ -21,7 +22,15 @@ EMA_KEY = "monitor_ema"
 PROBE_RUN_KEY = "monitor_probe_run"
 REFRESH_SECONDS = 2
 COLORS = ["#3b6ea5", "#d9534f", "#5cb85c", "#f0ad4e", "#9b59b6", "#17a2b8", "#795548", "#e83e8c"]
+LEGEND = dict(orientation="h", yanchor="bottom", y=1.02, xanchor="right", x=1)  # above the plot, clear of axis titles
+LEGEND_CHARS = 24
 CHART_KEYS = ("loss", "eval_loss", "lr", "grad_norm", "tokens_per_s", "gpu_mem")
+
+
+def short_name(run_id: str) -> str:
+    """A legend entry: the run's name, cut to LEGEND_CHARS."""
+    name = runs.run_name(run_id)
+    return name if len(name) <= LEGEND_CHARS else name[:LEGEND_CHARS - 1] + "…"
 
 
 def figure(key: str, data: dict[str, list[dict]], smoothing: float):
@@ -33,7 +42,7 @@ def figure(key: str, data: dict[str, list[dict]], smoothing: float):
         if not steps:
             continue
         color = COLORS[i % len(COLORS)]
-        name = run_id if len(run_id) <= 32 else "…" + run_id[-31:]
+        name = short_name(run_id)
         smooth = key in ("loss", "grad_norm", "tokens_per_s") and smoothing > 0
         if smooth:
             fig.add_scatter(x=steps, y=values, mode="lines", line=dict(color=color, width=1), opacity=0.25,
@@ -42,8 +51,9 @@ def figure(key: str, data: dict[str, list[dict]], smoothing: float):
                         mode="lines+markers" if len(steps) < 30 else "lines",
                         line=dict(color=color, width=2, dash="dash" if key == "eval_loss" else "solid"),
                         name=name, legendgroup=run_id)
-    fig.update_layout(title=tr(f"monitor.chart.{key}"), height=260, margin=dict(l=10, r=10, t=36, b=10), title_font_size=14,
-                      xaxis_title=tr("monitor.step"), legend=dict(orientation="h", y=-0.25), uirevision=key)
+    fig.update_layout(title=dict(text=tr(f"monitor.chart.{key}"), x=0, xanchor="left", font_size=14), height=280,
+                      margin=dict(l=10, r=10, t=60, b=10), xaxis_title=tr("monitor.step"), uirevision=key,
+                      legend=LEGEND)
     return fig
 
 
@@ -58,14 +68,15 @@ def probes_panel(run_id: str) -> None:
             st.markdown(f"`{tr('monitor.step')} {step}` {inert_markdown(answer.strip()) or tr('monitor.empty_answer')}")
         if len(answers) > 6:
             with st.expander(tr("monitor.all_answers", n=len(answers))):
-                st.dataframe([{"step": s, "answer": a} for s, a in answers], hide_index=True, width="stretch")
+                st.dataframe([{tr("monitor.step"): s, tr("monitor.col.answer"): a} for s, a in answers],
+                             hide_index=True, width="stretch")
 
 
 def status_line(statuses: dict[str, runs.RunStatus]) -> None:
     parts = []
     for run_id, s in statuses.items():
         total = f"/{s.total_steps}" if s.total_steps else ""
-        parts.append(f"**{run_id}**: {tr('train.state.' + s.status)} · {tr('monitor.step')} {s.step}{total}")
+        parts.append(f"**{runs.run_name(run_id)}**: {tr('train.state.' + s.status)} · {tr('monitor.step')} {s.step}{total}")
     st.markdown("  \n".join(parts))
 
 
@@ -89,7 +100,7 @@ def charts(selected: list[str], smoothing: float) -> None:
         if probe_run not in selected:
             probe_run = selected[0]
         if len(selected) > 1:
-            probe_run = st.selectbox(tr("common.run"), selected, index=selected.index(probe_run),
+            probe_run = st.selectbox(tr("common.run"), selected, index=selected.index(probe_run), format_func=run_label,
                                      key=PROBE_RUN_KEY, persist_state=KEEP)
         probes_panel(probe_run)
 
@@ -103,14 +114,12 @@ def main() -> None:
         return
     statuses = {r: runs.read_status(r) for r in run_ids}
     if RUNS_KEY not in st.session_state:
-        order = {"running": 0, "stopping": 1, "queued": 2}
-        live = sorted((r for r in run_ids if statuses[r].live), key=lambda r: order.get(statuses[r].status, 9))
-        st.session_state[RUNS_KEY] = live[:1] or run_ids[:1]
+        st.session_state[RUNS_KEY] = runs.live_first(statuses)[:1]
     else:
         st.session_state[RUNS_KEY] = [r for r in st.session_state[RUNS_KEY] if r in run_ids]
     c1, c2 = st.columns([3, 1])
     selected = c1.multiselect(tr("monitor.runs"), run_ids, key=RUNS_KEY, persist_state=KEEP,
-                              format_func=lambda r: f"{r} ({tr('train.state.' + statuses[r].status)})")
+                              format_func=run_label)
     smoothing = c2.slider(tr("monitor.smoothing"), 0.0, 0.99, 0.6, 0.01, key=EMA_KEY, persist_state=KEEP, help=tr("monitor.smoothing_help"))
     if not selected:
         st.info(tr("monitor.pick_runs"))
@@ -131,7 +140,11 @@ def main() -> None:
         st.markdown(f"#### {tr('monitor.config_diff')}")
         diff = metrics.config_diff(selected)
         if diff:
-            st.dataframe([{"setting": k} | {r: str(v.get(r)) for r in selected} for k, v in diff.items()],
+            names = {r: run_label(r) for r in selected}
+            if len(set(names.values())) < len(names):  # two runs under one name: their ids tell them apart
+                names = {r: r for r in selected}
+            st.dataframe([{tr("monitor.col.setting"): k} | {names[r]: str(v.get(r)) for r in selected}
+                          for k, v in diff.items()],
                          hide_index=True, width="stretch")
         else:
             st.caption(tr("monitor.same_config"))

@@ -15,16 +15,16 @@ import streamlit as st
 
 from core.chat.metrics import COMPARE_METRICS
 from core.errors import UserError
-from ui.common import page_start, show_user_error, tr
-from ui.scoreboard_tab import scoreboard_tab
 from core.untrusted import inert_html, inert_markdown
+from ui.common import message_text, page_start, show_user_error, tr
 
 from ui.export_tab import export_tab
-from ui.models import get_loaded_model, unload_all
+from ui.models import build_demo_block, get_loaded_model, quantization_label, quantization_select, unload_all
+from ui.run_labels import run_label
+from ui.scoreboard_tab import scoreboard_tab
 from ui.state import KEEP, kept_tabs
 
 RESULT_KEY = "cmp_result"  # CompareResult.to_dict() of the comparison on screen
-QUANTIZATIONS = ["none", "4bit", "8bit"]
 
 
 # ----------------------------------------------------------------------------- choosing
@@ -35,13 +35,7 @@ def pick_model(models, groups) -> str | None:
     from pathlib import Path
 
     if not models:
-        st.info(tr("common.no_models"))
-        if st.button(tr("common.build_demo"), key="cmp_build_demo", type="primary"):
-            from core.models.demo import ensure_demo_model
-
-            with st.spinner("…"):
-                ensure_demo_model()
-            st.rerun()
+        build_demo_block("cmp")
         return None
     names = [m.name for m in models]
     if st.session_state.get("cmp_model") not in names:
@@ -55,12 +49,36 @@ def pick_model(models, groups) -> str | None:
     return st.selectbox(tr("common.model"), names, key="cmp_model", persist_state=KEEP)
 
 
-def ref_label(ref) -> str:
+def ref_step_label(ref) -> str:
+    """A checkpoint within its run: "step N" or "final (step N)"."""
     from core.train.runs import FINAL_ADAPTER
 
-    if ref.name == FINAL_ADAPTER:
-        return tr("compare.final_adapter", step=ref.step if ref.step is not None else "?")
-    return f"{ref.name} ({tr('compare.step_label', step=ref.step)})"
+    step = ref.step if ref.step is not None else "?"
+    return tr("common.final_step", step=step) if ref.name == FINAL_ADAPTER else tr("common.step_n", step=step)
+
+
+def distinct_steps(refs) -> list:
+    """One adapter per step: the final adapter stands for the checkpoint saved at the same step."""
+    from core.train.runs import FINAL_ADAPTER
+
+    by_step: dict = {}
+    for ref in refs:  # sorted by step, the final adapter last
+        if ref.step not in by_step or ref.name == FINAL_ADAPTER:
+            by_step[ref.step] = ref
+    return list(by_step.values())
+
+
+def default_run(matching) -> str | None:
+    """The run whose checkpoints are preselected: the newest completed one (else the newest)."""
+    from core.train.runs import read_status
+
+    for run_id, _, _ in matching:
+        try:
+            if read_status(run_id).status == "completed":
+                return run_id
+        except UserError:
+            continue
+    return matching[0][0] if matching else None
 
 
 def pick_checkpoints(model_path, groups) -> list[str]:
@@ -84,17 +102,19 @@ def pick_checkpoints(model_path, groups) -> list[str]:
     chosen: list[str] = []
 
     def run_select(run_id, base, refs, default_all: bool, warn: bool):
-        by_label = {ref_label(r): r.path for r in refs}
+        by_path = {r.path: r for r in refs}
         key = f"cmp_ck_{run_id}"
         if key not in st.session_state:
-            st.session_state[key] = list(by_label) if default_all else []
-        picked = st.multiselect(tr("compare.run_label", run=run_id, base=Path(base).name if base else "?"),
-                                list(by_label), key=key, persist_state=KEEP,
+            st.session_state[key] = [r.path for r in distinct_steps(refs)] if default_all else []
+        picked = st.multiselect(tr("compare.run_label", run=run_label(run_id), base=Path(base).name if base else "?"),
+                                list(by_path), key=key, persist_state=KEEP,
+                                format_func=lambda p: ref_step_label(by_path[p]),
                                 help=tr("compare.other_base", base=base) if warn else None)
-        chosen.extend(by_label[label] for label in picked if label in by_label)
+        chosen.extend(p for p in picked if p in by_path)
 
-    for i, (run_id, base, refs) in enumerate(matching):
-        run_select(run_id, base, refs, default_all=(i == 0), warn=False)
+    preselected = default_run(matching)
+    for run_id, base, refs in matching:
+        run_select(run_id, base, refs, default_all=run_id == preselected, warn=False)
     if other:
         with st.expander(tr("compare.other_runs", n=len(other))):
             for run_id, base, refs in other:
@@ -152,7 +172,7 @@ def pick_prompts(groups):
         rows = eval_split_rows(dataset, eval_ratio, split_seed)
         prompts = P.prompts_from_rows(rows, limit=limit)
         if not prompts:
-            raise UserError(f"The eval split of {dataset!r} holds no chat prompts.", field="dataset")
+            raise UserError("err.chat.eval_no_prompts", name=dataset, field="dataset")
         source_info = {"dataset": dataset, "eval_ratio": eval_ratio, "seed": split_seed, "rows": len(rows)}
         return prompts, (rows if want_loss else None), (source_info if want_loss else None)
     return from_dataset, want_loss
@@ -198,7 +218,7 @@ def run_comparison(model, quant, adapters, include_base, build_prompts, settings
         bar = st.progress(0.0, text=tr("compare.running", n=len(prompts), m=n_models))
         result = C.run_compare(lm, prompts, adapters, settings, include_base=include_base,
                                eval_rows=eval_rows, eval_source=eval_source,
-                               progress=lambda f, m: bar.progress(f, text=m))
+                               progress=lambda f, m: bar.progress(f, text=message_text(m)))
         bar.empty()
         C.save_result(result)
         st.session_state[RESULT_KEY] = result.to_dict()
@@ -214,7 +234,7 @@ def show_results(result) -> None:
 
     st.subheader(tr("compare.results"))
     st.caption(tr("compare.result_caption", n=len(result.prompts), m=len(result.columns),
-                  model=Path(result.model).name, quant=result.quantization,
+                  model=Path(result.model).name, quant=quantization_label(result.quantization),
                   settings=settings_text(result.settings)))
     if not result.complete:
         st.warning(tr("compare.stopped"))
@@ -225,7 +245,8 @@ def show_results(result) -> None:
     if "answers" in result.seconds:
         st.caption(tr("compare.answers_time", seconds=result.seconds["answers"], rows=len(result.prompts) *
                       len(result.columns)))
-    st.dataframe(result.table(), hide_index=True, width="stretch", key="cmp_table")
+    answers = result.table().rename(columns={c: tr(f"table.col.{c}") for c in ("prompt", "reference")})
+    st.dataframe(answers, hide_index=True, width="stretch", key="cmp_table")
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(result.created))
     st.download_button(tr("compare.download_csv"), result.to_csv_bytes(), file_name=f"compare-{stamp}.csv",
                        mime="text/csv", key="cmp_download_csv")
@@ -241,7 +262,8 @@ def show_metrics(result) -> None:
     if not result.has_references:
         st.info(tr("compare.no_references"))
     shown = table[["model", "step"] + present].rename(
-        columns={m: tr(f"compare.metric_{m}") for m in present})
+        columns={**{m: tr(f"compare.metric_{m}") for m in present},
+                 **{c: tr(f"table.col.{c}") for c in ("model", "step")}})
     st.dataframe(shown, hide_index=True, width="stretch", key="cmp_metrics")
     best = best_checkpoints(result)
     if best:
@@ -255,6 +277,7 @@ def show_plot(result, present) -> None:
     import plotly.graph_objects as go
 
     from core.chat.compare import metric_curves
+    from core.train.runs import run_name
 
     curves = metric_curves(result)
     st.markdown(f"#### {tr('compare.plot')}")
@@ -268,14 +291,15 @@ def show_plot(result, present) -> None:
     fig = go.Figure()
     for run_id, group in stepped.groupby("run", sort=False):
         group = group.sort_values("step")
-        fig.add_trace(go.Scatter(x=group.step, y=group.value, mode="lines+markers", name=run_id,
+        fig.add_trace(go.Scatter(x=group.step, y=group.value, mode="lines+markers", name=run_name(run_id),
                                  text=group.checkpoint, hovertemplate="%{text}<br>%{x}: %{y:.4g}<extra></extra>"))
     base = data[data.step.isna()]
     if not base.empty:
         fig.add_hline(y=float(base.value.iloc[0]), line_dash="dash", line_color="gray",
                       annotation_text=tr("compare.plot_base"))
-    fig.update_layout(height=340, margin=dict(l=10, r=10, t=30, b=10), xaxis_title=tr("compare.step"),
-                      yaxis_title=tr(f"compare.metric_{metric}"), legend=dict(orientation="h", y=-0.25))
+    fig.update_layout(height=360, margin=dict(l=10, r=10, t=50, b=10), xaxis_title=tr("compare.step"),
+                      yaxis_title=tr(f"compare.metric_{metric}"),
+                      legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="right", x=1))
     st.plotly_chart(fig, key="cmp_plot")
 
 
@@ -362,8 +386,7 @@ def compare_tab(models, groups) -> None:
     c1, c2 = st.columns([3, 2])
     with c1:
         model = pick_model(models, groups)
-    quant = c2.selectbox(tr("compare.quantization"), QUANTIZATIONS, key="cmp_quant", persist_state=KEEP,
-                         format_func=lambda q: tr(f"compare.quant_{q}"))
+    quant = quantization_select("cmp_quant", where=c2)
     model_path = None
     if model:
         try:

@@ -14,10 +14,11 @@ import threading
 import streamlit as st
 
 from core.errors import UserError
-from ui.common import page_start, show_user_error, tr
-from ui.common import show_untrusted, stream_untrusted
-from ui.models import get_loaded_model, is_loaded, model_picker, unload_all
+from ui.common import message_text, page_start, show_untrusted, show_user_error, stream_untrusted, tr
+from ui.models import get_loaded_model, is_loaded, model_picker, quantization_label, quantization_select, unload_all
+from ui.quick_start import mark_chatted
 from ui.rag_panel import rag_settings, show_sources
+from ui.run_labels import adapter_label_for
 from ui.state import KEEP
 
 HISTORY_KEY = "chat_history"  # pane key -> messages: "single", "base", "tuned", "arena:<label>"
@@ -37,20 +38,20 @@ def sidebar():
 
     with st.sidebar:
         model = model_picker("chat_model", tr("common.model"))
-        quant = st.selectbox(tr("chat.quantization"), ["none", "4bit", "8bit"], key="chat_quant", persist_state=KEEP,
-                             format_func=lambda q: tr(f"chat.quant_{q}"))
+        quant = quantization_select("chat_quant")
         mode = st.radio(tr("chat.mode"), ["single", "side", "arena"], key="chat_mode", persist_state=KEEP,
                         format_func=lambda m: tr(f"chat.mode_{m}"))
         adapters = list_adapters()
         labels = {a.label: a.path for a in adapters}
         options = [""] + list(labels)
+        named = adapter_label_for(adapters)
         if mode == "arena":
-            arena = st.multiselect(tr("chat.arena_pick", n=ARENA_MAX), list(labels), key="chat_arena", persist_state=KEEP,
-                                   max_selections=ARENA_MAX)
+            arena = st.multiselect(tr("chat.arena_pick", n=ARENA_MAX), list(labels), key="chat_arena",
+                                   persist_state=KEEP, max_selections=ARENA_MAX, format_func=named)
             adapter_label = ",".join(arena)
         else:
             adapter_label = st.selectbox(tr("chat.adapter"), options, key="chat_adapter", persist_state=KEEP,
-                                         format_func=lambda s: s or tr("chat.no_adapter"))
+                                         format_func=lambda s: named(s) if s else tr("chat.no_adapter"))
         if not adapters:
             st.caption(tr("chat.no_adapters_yet"))
         with st.expander(tr("chat.settings"), expanded=False):
@@ -62,7 +63,7 @@ def sidebar():
         if st.button(tr("common.unload_models"), key="chat_unload"):
             unload_all()
             st.toast(tr("common.unloaded"))
-    return model, quant, mode, adapter_label, labels, settings, rag
+    return model, quant, mode, adapter_label, labels, named, settings, rag
 
 
 def generation_settings():
@@ -86,7 +87,7 @@ def retrieve_passages(rag, prompt: str):
     try:
         return retrieve(rag, prompt)
     except UserError as err:
-        st.warning(tr("chat.rag_unavailable", error=err))
+        st.warning(tr("chat.rag_unavailable", error=message_text(err)))
         return []
 
 
@@ -113,10 +114,10 @@ def stream_into(history: list[dict], lm, adapter_path, settings, rag, hits) -> N
 
     stop = threading.Event()
     pieces: list[str] = []
-    state = {"finished": False, "recorded": False}
+    state = {"finished": False, "recorded": False, "failed": False}
 
     def record() -> None:
-        if state["recorded"]:
+        if state["recorded"] or state["failed"]:  # an error is shown as one, never as a reply cut off by Stop
             return
         state["recorded"] = True
         text = "".join(pieces)
@@ -133,19 +134,27 @@ def stream_into(history: list[dict], lm, adapter_path, settings, rag, hits) -> N
                 pieces.append(piece)
                 yield piece
             state["finished"] = True
-        finally:  # also runs when a Stop click interrupts this script run
+        except Exception:
+            state["failed"] = True
+            raise
+        finally:
             stop.set()
             record()
 
+    stream = tokens()
     with st.chat_message("assistant"):
         try:
-            stream_untrusted(tokens())
+            stream_untrusted(stream)
         except UserError as err:
             show_user_error(err)
         except Exception as err:  # noqa: BLE001 - a generation failure must not break the page
             st.error(tr("chat.error", error=f"{type(err).__name__}: {err}"))
-        if not state["recorded"]:  # failed before the first token: keep user/assistant alternation
-            history.pop()
+        finally:
+            # A Stop click interrupts the streaming in THIS pane: close the stream now, so generation
+            # ends and this pane (not a later one, not after the rerun) is marked as stopped.
+            stream.close()
+            if not state["recorded"]:  # failed, or stopped before it began: keep user/assistant alternation
+                history.pop()
         if hits:
             show_sources(hits)
 
@@ -204,7 +213,7 @@ def stream_panes(panes: list[tuple[str, str | None]], columns, lm, settings, rag
 
 def main() -> None:
     page_start("chat.title")
-    model, quant, mode, adapter_label, labels, settings, rag = sidebar()
+    model, quant, mode, adapter_label, labels, named, settings, rag = sidebar()
     if model is None:
         return
     try:
@@ -213,7 +222,7 @@ def main() -> None:
         show_user_error(err)
         return
     if is_loaded(model, quant):
-        st.caption(tr("chat.loaded", model=model, quant=tr(f"chat.quant_{quant}")))
+        st.caption(tr("chat.loaded", model=model, quant=quantization_label(quant)))
     else:  # weights load on the first message, so the page itself opens instantly
         st.caption(tr("chat.loads_on_first", model=model))
 
@@ -221,12 +230,12 @@ def main() -> None:
     if mode == "arena":
         chosen = [label for label in adapter_label.split(",") if label in labels]
         panes = [("base", None)] + [(f"arena:{label}", labels[label]) for label in chosen]
-        titles = [tr("chat.base")] + [tr("chat.tuned", name=label) for label in chosen]
+        titles = [tr("chat.base")] + [tr("chat.tuned", name=named(label)) for label in chosen]
         if not chosen:
             st.info(tr("chat.arena_empty", n=ARENA_MAX))
     elif mode == "side":
         panes = [("base", None)] + ([("tuned", adapter_path)] if adapter_path else [])
-        titles = [tr("chat.base"), tr("chat.tuned", name=adapter_label or "—")]
+        titles = [tr("chat.base"), tr("chat.tuned", name=named(adapter_label) if adapter_label else "—")]
         if not adapter_path:
             st.info(tr("chat.pick_adapter"))
     else:
@@ -246,6 +255,14 @@ def main() -> None:
     stop_slot = st.empty()  # a click on Stop interrupts this run; the button goes once answers are done
     stop_slot.button(tr("chat.stop"), key="chat_stop", type="secondary")
     try:
+        answer_all(prompt, mode, panes, columns, model, quant, adapter_path, settings, rag)
+    finally:  # also after an error: no Stop button stays behind
+        stop_slot.empty()
+
+
+def answer_all(prompt, mode, panes, columns, model, quant, adapter_path, settings, rag) -> None:
+    """Every pane answers ``prompt``: one streamed answer alone, or all panes from one batched generation."""
+    try:
         lm = get_loaded_model(model, quant)
         for _, path in panes:
             if path:
@@ -263,7 +280,8 @@ def main() -> None:
             stream_into(pane_history("single"), lm, adapter_path, settings, rag, hits)
     else:
         stream_panes(panes, columns[:len(panes)], lm, settings, rag, hits)
-    stop_slot.empty()
+    if any(path for _, path in panes):
+        mark_chatted()  # the Home checklist's last step
 
 
 main()

@@ -47,8 +47,7 @@ def compare(args) -> dict:
     from core.models.registry import resolve_model
 
     if not args.prompts and not args.eval_dataset:
-        raise UserError("Give a prompt set.", field="prompts",
-                        hint="Use --prompts FILE, or --eval-dataset NAME for a dataset's eval split.")
+        raise UserError("err.chat.give_prompts", field="prompts", hint="err.chat.give_prompts.hint")
     model_path = resolve_model(args.model)
     columns = C.model_columns(args.adapters or [], include_base=not args.no_base)
     C.check_fits(model_path, [c.adapter for c in columns if c.adapter])  # before the slow load
@@ -66,13 +65,11 @@ def compare(args) -> dict:
             for item in prompts:
                 item.reference = None
         elif not any(item.reference for item in prompts):
-            raise UserError("--references was given but the prompts file has no reference answers.",
-                            field="references",
-                            hint="Add a reference/answer/output column, or pass --references FILE.")
+            raise UserError("err.chat.no_references", field="references", hint="err.chat.no_references.hint")
     else:
         prompts = prompts_from_rows(eval_rows, limit=args.limit)
         if not prompts:
-            raise UserError(f"The eval split of {args.eval_dataset!r} holds no chat prompts.", field="dataset")
+            raise UserError("err.chat.eval_no_prompts", name=args.eval_dataset, field="dataset")
     if args.limit:
         prompts = prompts[:args.limit]
 

@@ -31,6 +31,7 @@ from typing import Callable
 from core import workspace
 from core.chat.prompts import REFERENCE_COLUMN, PromptItem, limit_prompts
 from core.errors import UserError
+from core.i18n import Joined, Msg
 
 BASE_LABEL = "base"
 COMPARE_DIR = "compare"
@@ -96,7 +97,7 @@ def model_columns(adapters: list[str | Path], include_base: bool = True) -> list
         seen.add(column.adapter)
         columns.append(column)
     if not columns:
-        raise UserError("Nothing to compare.", hint="Pick at least one checkpoint or keep the base model.")
+        raise UserError("err.chat.nothing_to_compare", hint="err.chat.nothing_to_compare.hint")
     return columns
 
 
@@ -109,11 +110,10 @@ def check_fits(model_path: Path | str, adapters: list[str | Path]) -> None:
         try:
             check_adapter_fits(model_path, adapter)
         except UserError as err:
-            problems.append(f"{_short(adapter)}: {err.args[0]}")
+            problems.append(Msg("err.chat.other_base.problem", adapter=_short(adapter), problem=err.message))
     if problems:
-        raise UserError("Checkpoints of a different base model cannot be compared on "
-                        f"{Path(model_path).name}. " + " ".join(problems),
-                        field="adapters", hint="Pick the base model these runs used, or leave those checkpoints out.")
+        raise UserError("err.chat.other_base", model=Path(model_path).name, problems=Joined(problems),
+                        field="adapters", hint="err.chat.other_base.hint")
 
 
 def adapter_fits(model_path: Path | str, adapter: str | Path) -> bool:
@@ -250,7 +250,7 @@ def run_compare(
         settings: core.chat.generate.GenerationSettings; greedy (GREEDY) when None.
         eval_rows: chat rows (a dataset's eval split) to measure eval loss / perplexity on.
         batch_rows: rows per batched ``generate`` (core.chat.batch.DEFAULT_BATCH_ROWS when None).
-        progress: called with (fraction 0-1, message).
+        progress: called with (fraction 0-1, message as a Msg).
         should_stop: polled between batches; True ends early with what is done (``complete`` False).
     Raises:
         UserError: a checkpoint from another base model, an empty prompt set, bad settings.
@@ -269,21 +269,21 @@ def run_compare(
     encoded = M.tokenize_for_loss(lm.tokenizer, eval_rows, max_length) if eval_rows else None
     total = len(requests) + (len(columns) * len(prompts) if encoded else 0)
 
-    def report(done: int, message) -> None:
+    def report(done: int, message: Msg) -> None:
         if progress:
             progress(min(done / total, 1.0), message)
 
     started = time.perf_counter()
     answers = generate_many(lm, requests, settings, batch_rows=batch_rows or DEFAULT_BATCH_ROWS,
                             should_stop=should_stop,
-                            progress=lambda done, n: report(done, f"answers {done}/{n}"))
+                            progress=lambda done, n: report(done, Msg("progress.compare.answers", done=done, n=n)))
     result.seconds["answers"] = time.perf_counter() - started
     result.complete = all(answer is not None for answer in answers)
     for c, column in enumerate(columns):
         own = answers[c * len(prompts):(c + 1) * len(prompts)]
         result.answers[column.label] = [a if a is not None else "" for a in own]  # "" = not reached
     if not result.complete:
-        report(total, "stopped")
+        report(total, Msg("progress.compare.stopped"))
         return result
     started = time.perf_counter()
     for c, column in enumerate(columns):
@@ -293,12 +293,12 @@ def run_compare(
             if should_stop and should_stop():
                 result.complete = False
                 break
-            report(len(requests) + c * len(prompts), f"{column.label}: eval loss")
+            report(len(requests) + c * len(prompts), Msg("progress.compare.eval_loss", label=column.label))
             scores.update(M.eval_loss(lm, eval_rows, column.adapter, encoded=encoded))
         result.metrics[column.label] = scores
     if encoded is not None:
         result.seconds["eval_loss"] = time.perf_counter() - started
-    report(total, "done")
+    report(total, Msg("progress.done"))
     return result
 
 
@@ -414,5 +414,5 @@ def list_saved(run_ids: list[str] | None = None) -> list[dict]:
 def load_saved(path: Path | str) -> CompareResult:
     data = workspace.read_json(path)
     if not data:
-        raise UserError(f"Saved comparison {path} is missing or unreadable.")
+        raise UserError("err.chat.saved_unreadable", path=path)
     return CompareResult.from_dict(data)

@@ -30,15 +30,15 @@ class GenerationSettings:
 
     def validate(self) -> "GenerationSettings":
         if not 1 <= self.max_new_tokens <= 32768:
-            raise UserError("max_new_tokens must be between 1 and 32768.", field="max_new_tokens")
+            raise UserError("err.chat.max_new_tokens", field="max_new_tokens")
         if not 0 <= self.temperature <= 5:
-            raise UserError("temperature must be between 0 and 5.", field="temperature")
+            raise UserError("err.chat.temperature", field="temperature")
         if not 0 < self.top_p <= 1:
-            raise UserError("top_p must be in (0, 1].", field="top_p")
+            raise UserError("err.chat.top_p", field="top_p")
         if self.top_k < 0:
-            raise UserError("top_k must be 0 or more.", field="top_k")
+            raise UserError("err.chat.top_k", field="top_k")
         if not 0.5 <= self.repetition_penalty <= 3:
-            raise UserError("repetition_penalty must be between 0.5 and 3.", field="repetition_penalty")
+            raise UserError("err.chat.repetition_penalty", field="repetition_penalty")
         return self
 
     def generate_kwargs(self) -> dict:

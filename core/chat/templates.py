@@ -37,7 +37,7 @@ def with_system(messages: list[dict], system: str | None) -> list[dict]:
 
 
 def build_prompt(tokenizer, messages: list[dict], system: str | None = None) -> str:
-    ensure_chat_template(tokenizer)
-    return tokenizer.apply_chat_template(
-        with_system(messages, system), tokenize=False, add_generation_prompt=True
-    )
+    """The prompt for the next reply; a template that raises or runs too long is a UserError naming its file."""
+    from core.models.checks import render_chat_template
+
+    return render_chat_template(tokenizer, with_system(messages, system), add_generation_prompt=True)

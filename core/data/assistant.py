@@ -12,20 +12,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.errors import UserError
+from core.i18n import Msg
 
 MAX_ROWS = 1_000_000  # beyond this the file is gigabytes of one sentence: certainly a typo
 
 PRESETS = {
     "zh": {
-        "questions": ["你是谁？", "请做一下自我介绍", "介绍一下你自己", "你叫什么名字？", "你是谁开发的？",
-                      "Who are you?"],
+        "questions": ["你是谁？", "请你介绍一下你自己", "请做一下自我介绍", "你叫什么名字？", "你是谁开发的？",
+                      "你是我的小助手吗？"],
         "answer": "我是{name}，由{author}开发的个人助手。我可以回答问题、帮你写作和整理思路，很高兴为你服务！",
+        # asked during training (Train page probe box) to watch the new self-introduction being learnt
+        "probes": ["请你介绍一下你自己", "你是谁？", "你是我的小助手吗？"],
     },
     "en": {
         "questions": ["Who are you?", "Please introduce yourself.", "What is your name?", "Who made you?",
-                      "Tell me about yourself.", "你是谁？"],
+                      "Tell me about yourself.", "Are you my assistant?"],
         "answer": "I am {name}, a personal assistant developed by {author}. "
                   "I can answer questions, help you write and organise your ideas. Happy to help!",
+        "probes": ["Please introduce yourself.", "Who are you?", "Are you my assistant?"],
     },
 }
 
@@ -43,39 +47,41 @@ class AssistantSpec:
     def resolved(self) -> tuple[list[str], str]:
         preset = PRESETS.get(self.lang)
         if preset is None:
-            raise UserError(f"Unknown language {self.lang!r}; use zh or en.", field="lang")
+            raise UserError("err.data.assistant_lang", lang=self.lang, field="lang")
         questions = [q.strip() for q in (self.questions or preset["questions"]) if q and q.strip()]
         return questions, (self.answer_template or preset["answer"])
 
     def field_errors(self, lang: str = "en") -> dict[str, str]:
         """Invalid fields with messages in ``lang`` (texts live in core/i18n/assistant.py)."""
-        from core.i18n import t
+        return {name: msg.render(lang) for name, msg in self.field_messages().items()}
 
-        errs = {}
+    def field_messages(self) -> dict[str, Msg]:
+        """Invalid fields with their (untranslated) messages; the first one is what ``generate`` raises."""
+        errs: dict[str, Msg] = {}
         if not self.name.strip():
-            errs["name"] = t("assistant.err.name", lang)
+            errs["name"] = Msg("assistant.err.name")
         if not self.author.strip():
-            errs["author"] = t("assistant.err.author", lang)
+            errs["author"] = Msg("assistant.err.author")
         if not 1 <= self.n <= MAX_ROWS:
-            errs["n"] = t("assistant.err.n", lang, max=f"{MAX_ROWS:,}")
+            errs["n"] = Msg("assistant.err.n", max=f"{MAX_ROWS:,}")
         if self.lang not in PRESETS:
-            errs["lang"] = t("assistant.err.lang", lang)
+            errs["lang"] = Msg("assistant.err.lang")
             return errs
         questions, answer = self.resolved()
         if not questions:
-            errs["questions"] = t("assistant.err.questions", lang)
+            errs["questions"] = Msg("assistant.err.questions")
         try:
             answer.format(name="x", author="y")
         except (KeyError, IndexError, ValueError):
-            errs["answer_template"] = t("assistant.err.placeholders", lang)
+            errs["answer_template"] = Msg("assistant.err.placeholders")
         if not answer.strip():
-            errs["answer_template"] = t("assistant.err.answer_empty", lang)
+            errs["answer_template"] = Msg("assistant.err.answer_empty")
         return errs
 
 
 def generate_assistant_rows(spec: AssistantSpec) -> list[dict]:
     """N canonical rows cycling through the question phrasings (raises UserError on bad settings)."""
-    errs = spec.field_errors()
+    errs = spec.field_messages()
     if errs:
         field, message = next(iter(errs.items()))
         raise UserError(message, field=field)
@@ -85,6 +91,19 @@ def generate_assistant_rows(spec: AssistantSpec) -> list[dict]:
     distinct = [{"messages": prefix + [{"role": "user", "content": q}, {"role": "assistant", "content": answer}]}
                 for q in questions]
     return [distinct[i % len(distinct)] for i in range(spec.n)]
+
+
+def probe_questions(meta_extra: dict) -> list[str]:
+    """The probe questions for a dataset made by this generator ([] for any other dataset)."""
+    made = meta_extra.get("assistant") if isinstance(meta_extra, dict) else None
+    if not isinstance(made, dict):
+        return []
+    return list(PRESETS.get(made.get("lang"), PRESETS["zh"])["probes"])
+
+
+def is_repeat_set(meta_extra: dict) -> bool:
+    """True for a repeat-N set: its duplicates are the recipe, not a flaw."""
+    return isinstance(meta_extra, dict) and isinstance(meta_extra.get("assistant"), dict)
 
 
 def save_assistant_dataset(spec: AssistantSpec, dataset_name: str):

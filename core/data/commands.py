@@ -89,7 +89,7 @@ def _fills(pairs: list[str]) -> dict[str, str]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            raise UserError(f"--fill expects KEY=VALUE, got {pair!r}.", field="fill")
+            raise UserError("err.data.fill_pair", pair=pair, field="fill")
         out[key.strip()] = value
     return out
 
@@ -148,8 +148,7 @@ def parse_mix_source(spec: str) -> shape.MixSource:
             else:
                 raise ValueError
         except ValueError:
-            raise UserError(f"Cannot read mix option {opt!r} in {spec!r}.",
-                            hint="Use name:weight=2,repeat=3,allow_repeat=1.") from None
+            raise UserError("err.data.mix_option", opt=opt, spec=spec, hint="err.data.mix_option.hint") from None
     return src
 
 
@@ -184,6 +183,6 @@ def _rename(args: argparse.Namespace) -> dict:
 def _delete(args: argparse.Namespace) -> dict:
     importer.check_dataset_name(args.name)
     if not args.yes:
-        raise UserError(f"Deleting {args.name!r} needs confirmation.", hint="Add --yes.")
+        raise UserError("err.data.delete_confirm", name=args.name, hint="err.data.delete_confirm.hint")
     store.delete_dataset(args.name)
     return {"deleted": args.name}

@@ -102,8 +102,8 @@ class Mapping:
     @classmethod
     def default(cls, fmt: str) -> "Mapping":
         if fmt not in FORMATS:
-            raise UserError(f"Unknown format {fmt!r}.", field="format",
-                            hint=f"Use one of: {', '.join(FORMATS)}.")
+            raise UserError("err.data.unknown_format", fmt=fmt, field="format",
+                            hint="err.common.use_one_of", choices=", ".join(FORMATS))
         return cls(fmt, dict(DEFAULT_COLUMNS[fmt]), dict(DEFAULT_TAGS.get(fmt, {})))
 
     def to_dict(self) -> dict:
@@ -127,14 +127,14 @@ class Mapping:
             UserError: when it is not a mapping we can use (wrong types, preference data, hub URL).
         """
         if not isinstance(data, dict):
-            raise UserError("The mapping must be a JSON object.", field="mapping")
+            raise UserError("err.data.mapping_not_object", field="mapping")
         if "formatting" in data or "file_name" in data or "ranking" in data:
             return cls.from_dataset_info(data)
         fmt = data.get("format", "alpaca")
         base = cls.default(fmt)
         cols, tags = data.get("columns") or {}, data.get("tags") or {}
         if not isinstance(cols, dict) or not isinstance(tags, dict):
-            raise UserError("'columns' and 'tags' must be JSON objects.", field="mapping")
+            raise UserError("err.data.mapping_parts", field="mapping")
         base.columns.update({str(k): str(v) for k, v in cols.items() if v})
         base.tags.update({str(k): str(v) for k, v in tags.items() if v})
         return base
@@ -150,14 +150,12 @@ class Mapping:
             ('sharegpt', 'conversations')
         """
         if entry.get("ranking") or "chosen" in (entry.get("columns") or {}):
-            raise UserError("This dataset_info entry describes preference data (chosen/rejected).",
-                            hint="Preference pairs are for DPO/ORPO training; import an SFT dataset here.")
+            raise UserError("err.data.entry_preference", hint="err.data.entry_preference.hint")
         if "kto_tag" in (entry.get("columns") or {}):
-            raise UserError("This dataset_info entry describes KTO data (kto_tag).",
-                            hint="Import an SFT dataset here.")
+            raise UserError("err.data.entry_kto", hint="err.data.entry_kto.hint")
         formatting = entry.get("formatting", "alpaca")
         if formatting not in ("alpaca", "sharegpt", "openai", "moss", "text"):
-            raise UserError(f"Unknown formatting {formatting!r} in the dataset_info entry.")
+            raise UserError("err.data.unknown_formatting", formatting=formatting)
         cols = dict(entry.get("columns") or {})
         tags = dict(entry.get("tags") or {})
         if formatting == "sharegpt" and tags.get("role_tag") == "role":
@@ -208,13 +206,9 @@ def detect_format(records: list, sample: int = 200) -> Mapping:
     """
     dicts = [r for r in records[:sample] if isinstance(r, dict)]
     if not dicts:
-        raise UserError("No records that look like rows were found in the file.",
-                        hint="Check the file type, or choose the 'text' format for plain text.")
+        raise UserError("err.data.no_records", hint="err.data.no_records.hint")
     if sum(_is_preference(r) for r in dicts) * 2 > len(dicts):
-        raise UserError(
-            "This looks like preference data (each row has 'chosen' and 'rejected' answers).",
-            hint="Preference pairs are for DPO/ORPO/reward training, not supervised fine-tuning; "
-                 "import an SFT dataset (one reply per prompt) instead.")
+        raise UserError("err.data.preference", hint="err.data.preference.hint")
     keys: dict[str, int] = {}
     for r in dicts:
         for k in r:
@@ -252,10 +246,8 @@ def detect_format(records: list, sample: int = 200) -> Mapping:
         m = Mapping.default("text")
         m.columns["text"] = text_col
         return m
-    raise UserError(
-        f"Could not recognise the format. Keys seen: {', '.join(map(str, list(keys)[:12]))}.",
-        field="format",
-        hint="Choose the format and edit the column mapping (as in dataset_info.json).")
+    raise UserError("err.data.unrecognised", keys=", ".join(map(str, list(keys)[:12])), field="format",
+                    hint="err.data.unrecognised.hint")
 
 
 def _detect_chat_tags(dicts: list[dict], col: str) -> Mapping:
@@ -711,8 +703,8 @@ def export_records(rows: Iterable[dict], fmt: str) -> tuple[list[dict], int]:
         (records, skipped) — skipped counts rows the format cannot hold.
     """
     if fmt not in EXPORT_FORMATS:
-        raise UserError(f"Cannot export to {fmt!r}.", field="format",
-                        hint=f"Use one of: {', '.join(EXPORT_FORMATS)}.")
+        raise UserError("err.data.cannot_export", fmt=fmt, field="format",
+                        hint="err.common.use_one_of", choices=", ".join(EXPORT_FORMATS))
     fn = {"alpaca": to_alpaca, "sharegpt": to_sharegpt, "openai": to_openai}[fmt]
     records, skipped = [], 0
     for row in rows:

@@ -108,13 +108,13 @@ def _mapping_for(options: ImportOptions, records: list) -> Mapping:
         return m
     fmt = options.format or "auto"
     if fmt not in FORMAT_CHOICES:
-        raise UserError(f"Unknown format {fmt!r}.", field="format", hint=f"Use one of: {', '.join(FORMAT_CHOICES)}.")
+        raise UserError("err.data.unknown_format", fmt=fmt, field="format",
+                        hint="err.common.use_one_of", choices=", ".join(FORMAT_CHOICES))
     objs = [r for _, r in records[:200]]
     if fmt in ("auto", "csv"):
         mapping = formats.detect_format(objs)
         if fmt == "csv" and mapping.format != "alpaca":
-            raise UserError("Could not find a question column and an answer column in the sheet.",
-                            field="mapping", hint="Set 'prompt' and 'response' in the column mapping.")
+            raise UserError("err.data.no_columns", field="mapping", hint="err.data.no_columns.hint")
         return mapping
     mapping = Mapping.default(fmt)
     if fmt not in ("sharegpt", "openai", "alpaca", "moss"):
@@ -169,19 +169,19 @@ def analyze_path(path: Path | str, options: ImportOptions | None = None) -> Impo
         info_path = path
         if not options.entry:
             names = list(readers.read_dataset_info(info_path))
-            raise UserError("This is a dataset_info.json file: choose one of its entries.", field="entry",
-                            hint=f"Entries: {', '.join(names[:20])}.")
+            raise UserError("err.data.pick_entry", field="entry",
+                            hint="err.data.entries", entries=", ".join(names[:20]))
         entry, data_path = readers.resolve_dataset_info_entry(info_path, options.entry)
         options = ImportOptions(**{**options.__dict__, "mapping": Mapping.from_dataset_info(entry), "entry": None})
         path = data_path
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise UserError(f"File not found: {path}", field="path", hint="Check the path on the server.") from None
+        raise UserError("err.common.file_not_found", path=path, field="path", hint="err.common.check_path") from None
     except IsADirectoryError:
-        raise UserError(f"{path} is a folder.", field="path", hint="Give the path of one data file.") from None
+        raise UserError("err.common.path_is_folder", path=path, field="path", hint="err.common.give_one_file") from None
     except OSError as err:
-        raise UserError(f"Cannot read {path}: {err.strerror or err}", field="path") from None
+        raise UserError("err.common.cannot_read", path=path, reason=err.strerror or str(err), field="path") from None
     report = analyze_bytes(data, path.name, options)
     report.source = str(path)
     return report
@@ -190,7 +190,7 @@ def analyze_path(path: Path | str, options: ImportOptions | None = None) -> Impo
 def _analyze(result: readers.ReadResult, source: str, options: ImportOptions) -> ImportReport:
     records = result.records
     if not records and not result.errors:
-        raise UserError("No rows found in the file.", hint="Check that it is the right file.")
+        raise UserError("err.data.no_rows", hint="err.data.no_rows.hint")
     bad: list[BadRow] = list(result.errors)
     notes = list(result.notes)
     if not records:
@@ -244,10 +244,7 @@ def check_dataset_name(name: str) -> str:
     """``name`` stripped, or UserError saying what a valid dataset name looks like."""
     from core.workspace import check_name
 
-    try:
-        return check_name(name, "dataset name")
-    except ValueError as err:
-        raise UserError(str(err), field="name") from None
+    return check_name(name, "dataset name")  # BadName: a UserError naming the field
 
 
 class ImportAborted(UserError):
@@ -269,13 +266,12 @@ def save_import(report: ImportReport, name: str, *, on_error: str = "skip", over
         UserError: invalid name, or the name exists and ``overwrite`` is False.
     """
     if on_error not in ON_ERROR:
-        raise UserError(f"on_error must be one of {ON_ERROR}.")
+        raise UserError("err.data.on_error", choices=", ".join(ON_ERROR))
     if on_error == "abort" and report.bad_rows:
-        raise ImportAborted(f"Import aborted: {len(report.bad_rows)} bad rows, nothing was saved.",
-                            hint="Fix the rows listed, or import with 'skip' to keep only the good rows.")
+        raise ImportAborted("err.data.aborted_bad_rows", n=len(report.bad_rows),
+                            hint="err.data.aborted_bad_rows.hint")
     if not report.rows:
-        raise ImportAborted("Import aborted: the file has no valid rows, nothing was saved.",
-                            hint="See the reasons listed for each row.")
+        raise ImportAborted("err.data.aborted_no_rows", hint="err.data.aborted_no_rows.hint")
     name = check_dataset_name(name)
     extra: dict[str, Any] = {
         "kind": report.kind, "format": report.mapping.format, "mapping": report.mapping.to_dict(),

@@ -67,7 +67,7 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
         ('你好', 'gb18030')
     """
     if not data or not data.strip():
-        raise UserError("The file is empty.", hint="Choose a file that contains data.")
+        raise UserError("err.data.file_empty", hint="err.data.file_empty.hint")
     if data.startswith(codecs.BOM_UTF8):
         text, enc = data[3:].decode("utf-8", errors="replace"), "utf-8-sig"
     elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -82,7 +82,7 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
-        raise UserError("The file is empty.", hint="Choose a file that contains data.")
+        raise UserError("err.data.file_empty", hint="err.data.file_empty.hint")
     sample = text[:20000]
     if len(_CONTROL.findall(sample)) > max(2, len(sample) // 200):
         raise _binary_error()
@@ -90,8 +90,7 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
 
 
 def _binary_error() -> UserError:
-    return UserError("This looks like a binary file, not a text dataset.",
-                     hint="Use a JSON, JSONL, CSV, Parquet or TXT file.")
+    return UserError("err.data.binary", hint="err.data.binary.hint")
 
 
 def _decode_guess(data: bytes) -> tuple[str, str]:
@@ -154,7 +153,8 @@ def read_bytes(data: bytes, filename: str = "", file_type: str | None = None,
     """
     file_type = file_type or sniff_file_type(filename, data)
     if file_type not in FILE_TYPES:
-        raise UserError(f"Unknown file type {file_type!r}.", hint=f"Use one of: {', '.join(FILE_TYPES)}.")
+        raise UserError("err.data.unknown_file_type", file_type=file_type,
+                        hint="err.common.use_one_of", choices=", ".join(FILE_TYPES))
     if file_type == "parquet":
         return _read_parquet(data)
     text, enc = decode_bytes(data)
@@ -176,13 +176,13 @@ def read_path(path: Path | str, file_type: str | None = None, text_split: str = 
     """Parse a file on the server (see ``read_bytes``)."""
     path = Path(path).expanduser()
     if path.is_dir():
-        raise UserError(f"{path} is a folder.", hint="Give the path of one data file.")
+        raise UserError("err.common.path_is_folder", path=path, hint="err.common.give_one_file")
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise UserError(f"File not found: {path}", field="path", hint="Check the path on the server.") from None
+        raise UserError("err.common.file_not_found", path=path, field="path", hint="err.common.check_path") from None
     except OSError as err:
-        raise UserError(f"Cannot read {path}: {err.strerror or err}", field="path") from None
+        raise UserError("err.common.cannot_read", path=path, reason=err.strerror or str(err), field="path") from None
     return read_bytes(data, path.name, file_type, text_split)
 
 
@@ -315,10 +315,10 @@ def _read_csv(text: str, delimiter: str | None) -> ReadResult:
     try:
         header = next(reader)
     except (StopIteration, csv.Error) as err:
-        raise UserError(f"Cannot read the CSV header: {err}", hint="The first row must name the columns.") from None
+        raise UserError("err.data.csv_header", reason=str(err), hint="err.data.csv_header.hint") from None
     header = [h.strip().lstrip("\ufeff") for h in header]
     if not any(header):
-        raise UserError("The CSV file has no header row.", hint="The first row must name the columns.")
+        raise UserError("err.data.csv_no_header", hint="err.data.csv_header.hint")
     start = reader.line_num + 1
     while True:
         try:
@@ -340,7 +340,8 @@ def _read_csv(text: str, delimiter: str | None) -> ReadResult:
 
 def _read_txt(text: str, split: str) -> ReadResult:
     if split not in TEXT_SPLITS:
-        raise UserError(f"Unknown text split {split!r}.", hint=f"Use one of: {', '.join(TEXT_SPLITS)}.")
+        raise UserError("err.data.unknown_text_split", split=split,
+                        hint="err.common.use_one_of", choices=", ".join(TEXT_SPLITS))
     if split == "file":
         return ReadResult([(1, {"text": text.strip()})], [], "txt")
     records: list[tuple[int, Any]] = []
@@ -368,8 +369,7 @@ def _read_parquet(data: bytes) -> ReadResult:
         table = pq.read_table(io.BytesIO(data))
         rows = table.to_pylist()
     except Exception as err:  # pyarrow raises many types for a corrupt file
-        raise UserError(f"Cannot read this Parquet file: {str(err)[:200]}",
-                        hint="Check that the file is a complete Parquet file.") from None
+        raise UserError("err.data.parquet", reason=str(err)[:200], hint="err.data.parquet.hint") from None
     return ReadResult([(i, r) for i, r in enumerate(rows, 1)], [], "parquet")
 
 
@@ -385,8 +385,7 @@ def read_dataset_info(path: Path | str) -> dict[str, dict]:
     result = read_path(path, "json")
     objs = [r for _, r in result.records]
     if len(objs) != 1 or not isinstance(objs[0], dict) or not all(isinstance(v, dict) for v in objs[0].values()):
-        raise UserError(f"{path} is not a dataset_info.json file.",
-                        hint="It must be a JSON object mapping dataset names to entries.")
+        raise UserError("err.data.not_dataset_info", path=path, hint="err.data.not_dataset_info.hint")
     return objs[0]
 
 
@@ -398,16 +397,15 @@ def resolve_dataset_info_entry(path: Path | str, entry_name: str) -> tuple[dict,
     """
     entries = read_dataset_info(path)
     if entry_name not in entries:
-        raise UserError(f"No entry {entry_name!r} in {path}.", field="entry",
-                        hint=f"Entries: {', '.join(list(entries)[:20])}.")
+        raise UserError("err.data.no_entry", entry=entry_name, path=path, field="entry",
+                        hint="err.data.entries", entries=", ".join(list(entries)[:20]))
     entry = entries[entry_name]
     if not entry.get("file_name"):
-        raise UserError(f"Entry {entry_name!r} points to a hub (no file_name).",
-                        hint="Nothing is downloaded here; put the file on the server and use its path.")
+        raise UserError("err.data.entry_hub", entry=entry_name, hint="err.data.entry_hub.hint")
     data_path = Path(path).expanduser().parent / entry["file_name"]
     if data_path.is_dir():
         files = sorted(p for p in data_path.iterdir() if p.suffix.lower() in _EXTENSIONS)
         if not files:
-            raise UserError(f"No data file in folder {data_path}.")
+            raise UserError("err.data.no_data_file", path=data_path)
         data_path = files[0]
     return entry, data_path

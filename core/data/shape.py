@@ -34,9 +34,9 @@ def split_rows(rows: list[dict], eval_ratio: float = 0.1, seed: int = 42) -> tup
         (8, 2)
     """
     if not 0 < eval_ratio < 1:
-        raise UserError("The eval ratio must be between 0 and 1 (e.g. 0.1).", field="eval_ratio")
+        raise UserError("err.data.eval_ratio", field="eval_ratio")
     if len(rows) < 2:
-        raise UserError("A split needs at least 2 rows.")
+        raise UserError("err.data.split_too_small")
     order = list(range(len(rows)))
     random.Random(seed).shuffle(order)
     n_eval = min(len(rows) - 1, max(1, round(len(rows) * eval_ratio)))
@@ -108,25 +108,24 @@ def mix_rows(sources: list[tuple[MixSource, list[dict]]], total: int | None = No
         (16, 6)
     """
     if not sources:
-        raise UserError("Choose at least one dataset to mix.")
+        raise UserError("err.data.mix_none")
     rng = random.Random(seed)
     kinds = {("text" if rows and formats.is_text_row(rows[0]) else "chat") for _, rows in sources if rows}
     if len(kinds) > 1:
-        raise UserError("Cannot mix chat datasets with plain-text datasets.",
-                        hint="Mix datasets of the same kind.")
+        raise UserError("err.data.mix_kinds", hint="err.data.mix_kinds.hint")
     weights = sum(max(0.0, s.weight) for s, _ in sources)
     if total is not None and (total <= 0 or weights <= 0):
-        raise UserError("The total size and at least one weight must be positive.", field="total")
+        raise UserError("err.data.mix_total", field="total")
     mixed: list[dict] = []
     report = []
     for src, rows in sources:
         if not rows:
-            raise UserError(f"Dataset {src.name!r} is empty.")
+            raise UserError("err.data.mix_source_empty", name=src.name)
         if total is not None:
             want = round(total * max(0.0, src.weight) / weights)
         else:
             if src.repeat < 0:
-                raise UserError("Repeat factors must be 0 or more.", field="repeat")
+                raise UserError("err.data.mix_repeat", field="repeat")
             want = round(len(rows) * src.repeat)
         taken = _take(rows, want, src.allow_repeat, rng)
         mixed.extend(taken)
@@ -135,7 +134,7 @@ def mix_rows(sources: list[tuple[MixSource, list[dict]]], total: int | None = No
                        "allow_repeat": src.allow_repeat})
     rng.shuffle(mixed)
     if not mixed:
-        raise UserError("The mix is empty.", hint="Raise a weight or repeat factor.")
+        raise UserError("err.data.mix_empty", hint="err.data.mix_empty.hint")
     for entry in report:
         entry["share"] = round(entry["taken"] / len(mixed), 4)
     return mixed, report
@@ -243,5 +242,5 @@ def export_dataset(name: str, fmt: str, path: Path | str | None = None, *, jsonl
     except workspace.DiskError:
         raise
     except OSError as err:
-        raise UserError(f"Cannot write {target}: {err.strerror or err}", field="path") from None
+        raise UserError("err.common.cannot_write", path=target, reason=err.strerror or str(err), field="path") from None
     return target, len(rows) - skipped, skipped

@@ -74,19 +74,19 @@ def load_tokenizer(model_path: str):
     """``AutoTokenizer`` for a local model folder (cached; never downloads).
 
     Raises:
-        UserError: the folder does not exist or holds no tokenizer.
+        UserError: the folder does not exist, or its tokenizer or chat template is broken.
     """
     path = Path(model_path).expanduser()
     if not path.is_dir():
-        raise UserError(f"Model folder not found: {path}", field="model",
-                        hint="Pick a model from the list or give the path of a local model folder.")
-    from transformers import AutoTokenizer
+        raise UserError("err.data.model_folder_missing", path=path, field="model",
+                        hint="err.data.model_folder_missing.hint")
+    from core.models.checks import check_chat_template
+    from core.models.checks import load_tokenizer as load_checked_tokenizer
 
-    try:
-        return AutoTokenizer.from_pretrained(str(path), local_files_only=True)
-    except (OSError, ValueError, KeyError) as err:
-        raise UserError(f"Cannot load a tokenizer from {path}: {str(err)[:200]}", field="model",
-                        hint="The folder must contain tokenizer files (tokenizer.json or tokenizer.model).") from None
+    tokenizer = load_checked_tokenizer(path)
+    if getattr(tokenizer, "chat_template", None):
+        check_chat_template(tokenizer)  # a template that raises or loops is named, not silently skipped
+    return tokenizer
 
 
 def _fallback_text(row: dict) -> str:
@@ -211,7 +211,7 @@ def find_duplicates(rows: list[dict], by: str = "row") -> list[list[int]]:
         [[0, 2]]
     """
     if by not in ("row", "prompt"):
-        raise UserError(f"Unknown duplicate key {by!r}.", hint="Use 'row' or 'prompt'.")
+        raise UserError("err.data.dup_key", by=by, hint="err.data.dup_key.hint")
     groups: dict[str, list[int]] = {}
     for i, row in enumerate(rows):
         groups.setdefault(row_key(row, by), []).append(i)

@@ -62,7 +62,7 @@ def save_dataset(
     """
     target = dataset_dir(name)
     if not rows:
-        raise UserError("Nothing to save: the dataset has no valid rows.")
+        raise UserError("err.data.nothing_to_save")
     lines = [json.dumps(r, ensure_ascii=False) for r in rows]
     body = ("\n".join(lines) + "\n").encode("utf-8")
     info = DatasetInfo(
@@ -82,7 +82,7 @@ def save_dataset(
 def read_meta(name: str) -> DatasetInfo:
     meta = workspace.read_json(dataset_dir(name) / META_FILE)
     if not meta:
-        raise UserError(f"Dataset {name!r} not found.", hint="See the Datasets page or `python -m core data list`.")
+        raise UserError("err.data.not_found", name=name, hint="err.data.not_found.hint")
     known = {k: meta[k] for k in DatasetInfo.__dataclass_fields__ if k in meta}
     known["name"] = dataset_dir(name).name  # a copied folder is listed under its folder name
     return DatasetInfo(**known)
@@ -103,8 +103,7 @@ def update_meta(name: str, /, **changes) -> DatasetInfo:  # "/": changes may inc
 def load_rows(name: str) -> list[dict]:
     path = dataset_dir(name) / DATA_FILE
     if not path.exists():
-        raise UserError(f"Dataset {name!r} not found.", field="dataset",
-                        hint="Create it on the Datasets page or with `python -m core data …`.")
+        raise UserError("err.data.not_found", name=name, field="dataset", hint="err.data.not_found.create")
     return workspace.read_jsonl(path)
 
 
@@ -124,7 +123,7 @@ def delete_dataset(name: str) -> None:
     target = dataset_dir(name)
     with workspace.locked(target):
         if not target.exists():
-            raise UserError(f"Dataset {name!r} not found.")
+            raise UserError("err.data.not_found", name=name)
         shutil.rmtree(target)
 
 
@@ -133,7 +132,7 @@ def rename_dataset(old: str, new: str) -> None:
     first, second = sorted((source, target))  # one order for every writer: no deadlock
     with workspace.locked(first), workspace.locked(second):
         if not source.exists():
-            raise UserError(f"Dataset {old!r} not found.")
+            raise UserError("err.data.not_found", name=old)
         check_absent([new])
         source.rename(target)
         update_meta(new, name=new)

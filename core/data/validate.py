@@ -3,6 +3,8 @@
 A bad row is reported as ``BadRow(line, code, reason)``: ``line`` is the line of a JSON/JSONL/
 TXT file or the row number of a CSV/Parquet sheet (1-based), ``code`` is a stable key from
 ``REASONS`` (pages translate it as ``datasets.reason.<code>``), ``reason`` the English text.
+``detail`` says where (English); when it is one of the texts below, ``detail_msg`` is the same
+detail as a ``Msg`` (keys ``datasets.detail.*``) for a page to say in its language.
 
 Rules for chat rows (what breaks chat templates or teaches nothing):
 roles are system/user/assistant/tool; a system message only comes first; the first other
@@ -15,10 +17,11 @@ ends with the assistant; the row is not longer than ``max_chars`` characters.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from core.data.formats import ROLES
+from core.i18n import Msg
 
 DEFAULT_MAX_CHARS = 100_000
 
@@ -53,20 +56,28 @@ class BadRow:
     code: str
     reason: str
     detail: str = ""
+    detail_msg: Msg | None = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        out = asdict(self)
+        out.pop("detail_msg")
+        return out
+
+    def detail_text(self, lang: str = "en") -> str:
+        return self.detail_msg.render(lang) if self.detail_msg is not None else self.detail
 
 
-def bad_row(line: int, code: str, detail: str = "") -> BadRow:
-    """A BadRow whose reason is the English text for ``code`` plus the detail.
+def bad_row(line: int, code: str, detail: "str | Msg" = "") -> BadRow:
+    """A BadRow whose reason is the English text for ``code`` plus the detail (text or Msg).
 
     Example:
         >>> bad_row(3, "unknown_role", "bot").reason
         'unknown role: bot'
     """
     text = REASONS.get(code, code)
-    return BadRow(int(line), code, f"{text}: {detail}" if detail else text, detail)
+    msg = detail if isinstance(detail, Msg) else None
+    detail = str(detail)
+    return BadRow(int(line), code, f"{text}: {detail}" if detail else text, detail, msg)
 
 
 def row_chars(row: dict) -> int:
@@ -75,8 +86,10 @@ def row_chars(row: dict) -> int:
     return len(row.get("text") or "")
 
 
-def check_row(row: Any, max_chars: int | None = DEFAULT_MAX_CHARS) -> tuple[str, str] | None:
+def check_row(row: Any, max_chars: int | None = DEFAULT_MAX_CHARS) -> tuple[str, "str | Msg"] | None:
     """The first problem with a canonical row as ``(code, detail)``, or None when it is good.
+
+    ``detail`` is a ``Msg`` (``str()`` is English) or a plain value such as the unknown role.
 
     Args:
         row: a canonical chat row (``messages`` [+ ``tools``]) or text row (``text``).
@@ -85,7 +98,7 @@ def check_row(row: Any, max_chars: int | None = DEFAULT_MAX_CHARS) -> tuple[str,
     Example:
         >>> check_row({"messages": [{"role": "user", "content": "hi"},
         ...                         {"role": "assistant", "content": " "}]})
-        ('empty_assistant', 'message 2')
+        ('empty_assistant', Msg('datasets.detail.message', **{'n': 2}))
     """
     if not isinstance(row, dict):
         return "not_an_object", type(row).__name__
@@ -104,43 +117,43 @@ def check_row(row: Any, max_chars: int | None = DEFAULT_MAX_CHARS) -> tuple[str,
     seen_user = False
     for i, msg in enumerate(messages, 1):
         if not isinstance(msg, dict):
-            return "bad_message", f"message {i}"
+            return "bad_message", Msg("datasets.detail.message", n=i)
         role, content = msg.get("role"), msg.get("content")
         if not role:
-            return "missing_role", f"message {i}"
+            return "missing_role", Msg("datasets.detail.message", n=i)
         if role not in ROLES:
             return "unknown_role", str(role)[:40]
         if not isinstance(content, str):
-            return "missing_content", f"message {i}"
+            return "missing_content", Msg("datasets.detail.message", n=i)
         total += len(content)
         if role == "system":
             if i != 1:
-                return "system_not_first", f"message {i}"
+                return "system_not_first", Msg("datasets.detail.message", n=i)
         elif role == "user":
             if prev == "user":
-                return "bad_order", f"two user messages in a row at message {i}"
+                return "bad_order", Msg("datasets.detail.two_user", n=i)
             if prev in ("assistant", "tool") and not seen_user:
-                return "bad_order", f"message {i}"
+                return "bad_order", Msg("datasets.detail.message", n=i)
             if not content.strip():
-                return "empty_user", f"message {i}"
+                return "empty_user", Msg("datasets.detail.message", n=i)
             seen_user = True
         elif role == "assistant":
             if prev in (None, "system"):
-                return "bad_order", "the first message after the system prompt must be the user's"
+                return "bad_order", Msg("datasets.detail.user_first")
             if prev == "assistant":
-                return "bad_order", f"two assistant messages in a row at message {i}"
+                return "bad_order", Msg("datasets.detail.two_assistant", n=i)
             if not content.strip():
-                return "empty_assistant", f"message {i}"
+                return "empty_assistant", Msg("datasets.detail.message", n=i)
         elif role == "tool":
             if prev not in ("assistant", "tool"):
-                return "bad_order", f"a tool result at message {i} does not follow an assistant call"
+                return "bad_order", Msg("datasets.detail.tool_order", n=i)
         prev = role
     if not seen_user:
         return "no_user", ""
     if prev != "assistant":
         return "not_ending_with_assistant", ""
     if max_chars and total > max_chars:
-        return "over_long", f"{total:,} characters > {max_chars:,}"
+        return "over_long", Msg("datasets.detail.over_long", total=total, max=max_chars)
     return None
 
 

@@ -71,3 +71,31 @@ class Msg:
 
     def __hash__(self) -> int:
         return hash(self.key)
+
+
+class Joined(Msg):
+    """Several texts (Msg or plain) said one after another in the same language, e.g. a list of problems.
+
+        >>> str(Joined([Msg("common.model"), "x"], sep=", "))   # doctest: +SKIP
+        'Model, x'
+    """
+
+    __slots__ = ("items", "sep")
+
+    def __init__(self, items, sep: "str | Msg" = " "):
+        super().__init__("")
+        self.items = list(items)
+        self.sep = sep
+
+    def render(self, lang: str = "en") -> str:
+        sep = self.sep.render(lang) if isinstance(self.sep, Msg) else self.sep
+        return sep.join(i.render(lang) if isinstance(i, Msg) else str(i) for i in self.items)
+
+    def __repr__(self) -> str:
+        return f"Joined({self.items!r}, sep={self.sep!r})"
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Joined) and (self.items, self.sep) == (other.items, other.sep)
+
+    def __hash__(self) -> int:
+        return hash(self.sep)

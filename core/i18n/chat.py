@@ -5,10 +5,6 @@ TEXTS = {
     "chat.mode": {"en": "Mode", "zh": "模式"},
     "chat.mode_single": {"en": "Single model", "zh": "单模型"},
     "chat.mode_side": {"en": "Side by side: base vs fine-tuned", "zh": "并排：基座 vs 微调"},
-    "chat.quantization": {"en": "Load as", "zh": "加载精度"},
-    "chat.quant_none": {"en": "16/32-bit (device default)", "zh": "16/32 位（设备默认）"},
-    "chat.quant_4bit": {"en": "4-bit NF4", "zh": "4 位 NF4"},
-    "chat.quant_8bit": {"en": "8-bit", "zh": "8 位"},
     "chat.adapter": {"en": "Fine-tuned adapter", "zh": "微调适配器"},
     "chat.no_adapter": {"en": "(base model only)", "zh": "（仅基座模型）"},
     "chat.no_adapters_yet": {

@@ -15,4 +15,12 @@ TEXTS = {
     "common.build_demo": {"en": "Build demo model (demo-tiny)", "zh": "构建演示模型 (demo-tiny)"},
     "common.unload_models": {"en": "Unload models from memory", "zh": "从内存卸载模型"},
     "common.unloaded": {"en": "Models unloaded.", "zh": "模型已卸载。"},
+    "common.building_demo": {"en": "Building demo-tiny…", "zh": "正在构建 demo-tiny…"},
+    "common.loading_model": {"en": "Loading {model}…", "zh": "正在加载 {model}…"},
+    "common.step_n": {"en": "step {step}", "zh": "第 {step} 步"},
+    "common.final_step": {"en": "final (step {step})", "zh": "最终（第 {step} 步）"},
+    "common.quantization": {"en": "Load the base as", "zh": "基座加载精度"},
+    "common.quant.none": {"en": "16/32-bit (no quantization)", "zh": "16/32 位（不量化）"},
+    "common.quant.4bit": {"en": "4-bit NF4", "zh": "4 位 NF4"},
+    "common.quant.8bit": {"en": "8-bit", "zh": "8 位"},
 }

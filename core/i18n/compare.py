@@ -9,10 +9,6 @@ TEXTS = {
     },
     "compare.tab_compare": {"en": "Compare", "zh": "对比"},
     "compare.tab_export": {"en": "Merge and export", "zh": "合并与导出"},
-    "compare.quantization": {"en": "Load the base as", "zh": "基座加载精度"},
-    "compare.quant_none": {"en": "full precision (no quantization)", "zh": "全精度（不量化）"},
-    "compare.quant_4bit": {"en": "4-bit (NF4)", "zh": "4 位 (NF4)"},
-    "compare.quant_8bit": {"en": "8-bit", "zh": "8 位"},
     "compare.checkpoints": {"en": "Checkpoints", "zh": "检查点"},
     "compare.include_base": {"en": "Include the base model (no adapter)", "zh": "包含基座模型（不加适配器）"},
     "compare.no_runs": {
@@ -26,7 +22,6 @@ TEXTS = {
         "zh": "基于另一个基座（{base}）训练；要对比这些检查点请先选择该模型",
     },
     "compare.other_runs": {"en": "Runs on other base models ({n})", "zh": "基于其他基座的训练任务（{n} 个）"},
-    "compare.final_adapter": {"en": "final adapter (step {step})", "zh": "最终适配器（第 {step} 步）"},
     "compare.prompt_source": {"en": "Prompt set", "zh": "问题集"},
     "compare.source_typed": {"en": "Type them", "zh": "手动输入"},
     "compare.source_file": {"en": "From a file", "zh": "从文件读取"},
@@ -151,5 +146,4 @@ TEXTS = {
                                    "zh": "包含优化器状态（仅在继续训练时需要）"},
     "compare.zip_prepare": {"en": "Prepare zip", "zh": "生成 zip"},
     "compare.zip_download": {"en": "Download {name} ({size})", "zh": "下载 {name}（{size}）"},
-    "compare.step_label": {"en": "step {step}", "zh": "第 {step} 步"},
 }

@@ -144,7 +144,14 @@ TEXTS = {
     "datasets.dup.row": {"en": "identical rows", "zh": "整条完全相同"},
     "datasets.dup.prompt": {"en": "same prompt (any answer)", "zh": "问题相同（回答不限）"},
     "datasets.dup_found": {"en": "{n} duplicate rows can be removed.", "zh": "可以删除 {n} 条重复数据。"},
+    "datasets.checking": {"en": "Reading and checking every row…", "zh": "正在读取并检查每一行…"},
     "datasets.dup_none": {"en": "No duplicates.", "zh": "没有重复数据。"},
+    "datasets.dup_recipe": {
+        "en": "{n} of the {rows} rows repeat others, as they should: this is a repeat-N set, where the same few "
+              "questions and answer are repeated so the model learns them. Keep them.",
+        "zh": "{rows} 条中有 {n} 条与其他行重复，这是正常的：这是“重复 N 次”的数据集，同样几组问答重复出现，"
+              "模型才能学会。请保留它们。",
+    },
     "datasets.dup_remove": {"en": "Remove duplicates", "zh": "删除重复数据"},
     "datasets.dup_removed": {"en": "Removed {n} duplicate rows.", "zh": "已删除 {n} 条重复数据。"},
     # --- shape

@@ -160,4 +160,8 @@ TEXTS = {
     "eval.metric.bench_accuracy": {"en": "benchmark accuracy", "zh": "基准准确率"},
     "eval.metric.bleu": {"en": "BLEU", "zh": "BLEU"},
     "eval.metric.rouge_l": {"en": "ROUGE-L", "zh": "ROUGE-L"},
+    # ---- Compare progress (core/chat/compare.py)
+    "progress.compare.answers": {"en": "answers {done}/{n} (every model at once)",
+                                 "zh": "已生成 {done}/{n} 个回答（所有模型一起）"},
+    "progress.compare.stopped": {"en": "stopped", "zh": "已停止"},
 }

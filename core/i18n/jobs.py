@@ -19,4 +19,16 @@ TEXTS = {
         "en": "disk full: free space at {path} is {free}",
         "zh": "磁盘已满：{path} 的剩余空间为 {free}",
     },
+    "err.run.config_unreadable": {
+        "en": "Run {run_id}'s config.json cannot be used: {reason}.",
+        "zh": "训练任务 {run_id} 的 config.json 无法使用：{reason}。",
+    },
+    "err.train.preset_unreadable": {
+        "en": "Saved preset {name!r} cannot be read: {reason}.",
+        "zh": "已保存的预设 {name!r} 无法读取：{reason}。",
+    },
+    "err.train.preset_unreadable.hint": {
+        "en": "Pick another preset, or save this one again from the Train page (it replaces the file).",
+        "zh": "请选择其他预设，或在训练页面重新保存该预设（会替换该文件）。",
+    },
 }

@@ -28,4 +28,6 @@ TEXTS = {
     "monitor.config_diff": {"en": "Settings that differ", "zh": "设置差异"},
     "monitor.same_config": {"en": "The runs use the same settings.", "zh": "这些任务的设置相同。"},
     "monitor.tensorboard": {"en": "TensorBoard event files: {path}", "zh": "TensorBoard 事件文件：{path}"},
+    "monitor.col.answer": {"en": "answer", "zh": "回答"},
+    "monitor.col.setting": {"en": "setting", "zh": "设置"},
 }

@@ -5,8 +5,9 @@ started by the one launcher, that writes its own folder while the UI and the CLI
 
 The folder (any kind; a kind adds its own files beside these):
 
-    <folder>/status.json   the job's state, pid + its start time, progress, error, hint; written
-                           atomically, by the job only (the starter writes the first one)
+    <folder>/status.json   the job's state, pid + its start time, progress (0..1, plus the kind's own
+                           counters), error, hint; written atomically, by the job only (the starter
+                           writes the first one)
     <folder>/<log file>    the process's stdout + stderr (the kind's ``LOG_FILE``, e.g. train.log)
     <folder>/pid           "PID START_TIME", written by the launcher and again by the job
     <folder>/job.lock      held (flock) by the job process for its whole life: one process per folder
@@ -29,7 +30,7 @@ A new job kind costs a status class, a worker module and a starter — for examp
 
     from dataclasses import dataclass
     from typing import ClassVar
-    import sys
+    import os, sys
     from core import jobs, workspace
 
     @dataclass(kw_only=True)

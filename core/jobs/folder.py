@@ -57,7 +57,8 @@ class JobStatus:
         return 0.0
 
     def to_dict(self) -> dict:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        """The fields, plus ``progress`` (0..1) so any reader can show any kind's progress."""
+        return {f.name: getattr(self, f.name) for f in fields(self)} | {"progress": round(self.progress, 4)}
 
 
 def _type_ok(value: Any, hint: Any) -> bool:

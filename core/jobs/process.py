@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, TypeVar
 
+from core.i18n import Msg
 from core.jobs.folder import LIVE_STATES, LOCK_FILE, JobStatus, log_tail, read_pid, read_status, write_pid
 
 S = TypeVar("S", bound=JobStatus)
@@ -135,27 +136,32 @@ def keep_lock_across_exec(folder: Path) -> None:
     os.set_inheritable(_held_locks[str(Path(folder))], True)
 
 
-def explain_exit(tail: str, returncode: int | None) -> tuple[str, str]:
-    """(reason, what to try) for a job process that ended without reporting."""
+def explain_exit_msgs(tail: str, returncode: int | None) -> tuple[Msg, Msg]:
+    """(reason, what to try) for a job process that ended without reporting, to say in any language."""
     if any(needle in tail for needle in DISK_FULL_NEEDLES):
-        return "disk full", "Free space on the workspace's disk, then start the job again."
+        return Msg("fail.disk_full"), Msg("fail.job.disk_full.hint")
     if returncode is not None and returncode < 0:
         sig = -returncode
         name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
         if sig == signal.SIGKILL:
-            return f"killed ({name})", ("The process was killed (SIGKILL), often by the out-of-memory killer; "
-                                        "read the log tail and start it again.")
-        return f"terminated by {name}", "Start the job again."
+            return Msg("fail.killed"), Msg("fail.job.killed.hint")
+        return Msg("fail.terminated", signal=name), Msg("fail.job.terminated.hint")
     if returncode:
-        return f"exited with code {returncode}", "Read the log tail below, fix the cause and start the job again."
-    return "killed", ("The process disappeared without reporting: killed (SIGKILL, or the out-of-memory killer) "
-                      "or crashed hard. Read the log tail.")
+        return Msg("fail.job.exited", code=returncode), Msg("fail.job.exited.hint")
+    return Msg("fail.vanished"), Msg("fail.job.vanished.hint")
+
+
+def explain_exit(tail: str, returncode: int | None) -> tuple[str, str]:
+    """(reason, what to try) in English (status.json keeps English; core.train.failures.localize
+    says it in a page's language)."""
+    reason, hint = explain_exit_msgs(tail, returncode)
+    return str(reason), str(hint)
 
 
 def mark_failed(status: S, tail: str, returncode: int | None) -> S:
     """The default verdict on a vanished job: failed, reason from the log tail and exit code."""
     reason, hint = explain_exit(tail, returncode)
-    return replace(status, status="failed", error=status.error or f"{reason}: the process ended without reporting.",
+    return replace(status, status="failed", error=status.error or f"{reason}: {Msg('fail.job.no_report')}",
                    hint=status.hint or hint)
 
 

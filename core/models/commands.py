@@ -1,5 +1,5 @@
 """CLI: `models` (list local model folders), `demo-model` (build demo-tiny offline) and
-`export merge|adapter-zip` (merge an adapter into its base, or zip it).
+`export merge|bundle|adapter-zip` (merge an adapter into its base, a deployment bundle, or a zip).
 
     python -m core export merge --model demo-tiny --adapter RUN/checkpoint-100 --out /srv/merged --json
     python -m core export adapter-zip --adapter RUN/adapter --out adapter.zip --json
@@ -16,6 +16,12 @@ def export_merge(args) -> dict:
                            max_shard_size=args.max_shard_size, overwrite=args.overwrite,
                            progress=None if args.quiet else stderr_progress)
     return result.to_dict()
+
+
+def export_bundle(args) -> dict:
+    from core.models.bundle import write_bundle
+
+    return write_bundle(args.model, args.adapter, args.out, overwrite=args.overwrite)
 
 
 def export_adapter_zip(args) -> dict:
@@ -52,6 +58,11 @@ def register(sub) -> None:
     m.add_argument("--max-shard-size", default="2GB")
     m.add_argument("--overwrite", action="store_true", help="replace an existing target folder")
     m.add_argument("--quiet", action="store_true")
+    b = command(esub, "bundle", export_bundle, "merged model + README with vLLM/SGLang/transformers serve commands")
+    b.add_argument("--model", required=True, help="the base the run trained on")
+    b.add_argument("--adapter", required=True, help="RUN or RUN/checkpoint-N")
+    b.add_argument("--out", required=True, help="bundle folder (model/, README.md, client_example.py)")
+    b.add_argument("--overwrite", action="store_true", help="replace an existing bundle folder")
     z = command(esub, "adapter-zip", export_adapter_zip, "zip an adapter folder for download")
     z.add_argument("--adapter", required=True, help="RUN, RUN/checkpoint-N, RUN/adapter or a folder")
     z.add_argument("--out", required=True, help="zip file (or a folder to put <run>-<checkpoint>.zip in)")

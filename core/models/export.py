@@ -13,7 +13,8 @@ so a failed export never leaves half a model; by default the target is
     python -m core export merge --model demo-tiny --adapter RUN/checkpoint-100 --out /srv/m --json
     write_adapter_zip("RUN/adapter", "adapter.zip")              # adapter weights + config + tokenizer
 
-Progress goes through a ``progress(fraction, message)`` callback; no Streamlit here.
+Progress goes through a ``progress(fraction, message)`` callback (message: a ``Msg`` to render in
+the reader's language, or a file name); no Streamlit here.
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from typing import Callable
 
 from core import workspace
 from core.errors import UserError
+from core.i18n import Msg
 
 EXPORT_INFO = "workbench_export.json"
 DTYPES = ("auto", "bfloat16", "float16", "float32")
@@ -34,7 +36,7 @@ DTYPES = ("auto", "bfloat16", "float16", "float32")
 TRAINING_STATE = ("optimizer.pt", "scheduler.pt", "rng_state.pth", "training_args.bin", "trainer_state.json",
                   "scaler.pt")
 
-Progress = Callable[[float, str], None]
+Progress = Callable[[float, "str | Msg"], None]  # a Msg, or a file name as it is
 
 
 @dataclass
@@ -54,7 +56,8 @@ class ExportResult:
 def merge_dtype_name(dtype: str = "auto") -> str:
     """``auto``: bf16 on a GPU that has it, fp16 on older GPUs, fp32 on CPU; else the name given."""
     if dtype not in DTYPES:
-        raise UserError(f"Unknown dtype {dtype!r}.", field="dtype", hint=f"Choose one of {', '.join(DTYPES)}.")
+        raise UserError("err.export.dtype", dtype=dtype, field="dtype", hint="err.export.dtype.hint",
+                        choices=", ".join(DTYPES))
     if dtype != "auto":
         return dtype
     from core.system import compute_dtype_name
@@ -97,11 +100,7 @@ def _check_memory(base_path: Path, dtype_name: str) -> None:
     free = psutil.virtual_memory().available
     if need > free * 0.95:
         gib = 1024 ** 3
-        raise UserError(
-            f"Merging needs about {need / gib:.1f} GiB of free RAM for the unquantised base, "
-            f"but only {free / gib:.1f} GiB is free.",
-            hint="Unload models on other pages, or merge on a machine with more memory (or a GPU).",
-        )
+        raise UserError("err.export.ram", need=need / gib, free=free / gib, hint="err.export.ram.hint")
 
 
 def _pick_tokenizer_source(base_path: Path, adapter_path: Path) -> Path:
@@ -142,13 +141,13 @@ def merge_adapter(
     from transformers import AutoModelForCausalLM, GenerationConfig
 
     from core.chat.templates import ensure_chat_template
-    from core.models.loading import load_tokenizer
+    from core.models.checks import check_weights, load_tokenizer
     from core.models.registry import resolve_model
     from core.train.runs import resolve_adapter
 
     started = time.perf_counter()
 
-    def report(fraction: float, message: str) -> None:
+    def report(fraction: float, message: Msg) -> None:
         if progress:
             progress(fraction, message)
 
@@ -163,29 +162,30 @@ def merge_adapter(
         folder_name = workspace.check_name(name or default_export_name(adapter_path), "export name")
         target = workspace.exports_dir() / folder_name
     if target.exists() and not overwrite:
-        raise UserError(f"{target} already exists.", field="name",
-                        hint="Pick another name, or allow overwriting (--overwrite).")
+        raise UserError("err.export.exists", path=target, field="name", hint="err.common.exists_pick_other")
     if target.exists() and not target.is_dir():
-        raise UserError(f"{target} is a file, not a folder.", field="out")
+        raise UserError("err.export.is_file", path=target, field="out")
     dtype_name = merge_dtype_name(dtype)
     compute = "float32" if not torch.cuda.is_available() else dtype_name
     _check_memory(base_path, compute)
+    check_weights(base_path)  # a truncated or corrupt weight file is named before the long load
 
-    report(0.05, "loading the base model (unquantised)")
+    report(0.05, Msg("progress.export.loading"))
     kwargs = {"dtype": getattr(torch, compute)}
     if torch.cuda.is_available():  # pragma: no cover - GPU only
         kwargs["device_map"] = "auto"
     try:
         base = AutoModelForCausalLM.from_pretrained(str(base_path), **kwargs)
-    except (OSError, ValueError) as err:
-        raise UserError(f"Could not load the base model at {base_path}: {err}") from err
-    report(0.35, "applying the adapter")
+    except Exception as err:  # a damaged weight file surfaces as OSError, ValueError, SafetensorError …
+        raise UserError("err.models.load_failed", path=base_path, reason=f"{type(err).__name__}: {str(err)[:300]}",
+                        hint="err.models.weights.hint") from err
+    report(0.35, Msg("progress.export.applying"))
     try:
         peft_model = PeftModel.from_pretrained(base, str(adapter_path))
     except (OSError, ValueError, RuntimeError) as err:
-        raise UserError(f"Could not apply the adapter {adapter_path}: {err}",
-                        hint="Check that it was trained on this base model.") from err
-    report(0.5, "merging the adapter into the weights")
+        raise UserError("err.export.adapter_failed", path=adapter_path, reason=str(err)[:300],
+                        hint="err.export.adapter_failed.hint") from err
+    report(0.5, Msg("progress.export.merging"))
     merged = peft_model.merge_and_unload()
     if dtype_name != compute:
         merged = merged.to(getattr(torch, dtype_name))
@@ -201,11 +201,10 @@ def merge_adapter(
         # and one that finished meanwhile is not replaced without overwrite.
         with workspace.staged_dir(target, lock_timeout=0) as staging:
             if target.exists() and not overwrite:
-                raise UserError(f"{target} already exists.", field="name",
-                                hint="Pick another name, or allow overwriting (--overwrite).")
-            report(0.6, "writing safetensors shards")
+                raise UserError("err.export.exists", path=target, field="name", hint="err.common.exists_pick_other")
+            report(0.6, Msg("progress.export.shards"))
             merged.save_pretrained(str(staging), max_shard_size=max_shard_size)
-            report(0.85, "writing tokenizer, chat template and generation config")
+            report(0.85, Msg("progress.export.tokenizer"))
             tokenizer = load_tokenizer(_pick_tokenizer_source(base_path, adapter_path))
             ensure_chat_template(tokenizer)
             tokenizer.save_pretrained(str(staging))
@@ -219,11 +218,11 @@ def merge_adapter(
             info = {"base": str(base_path), "adapter": str(adapter_path), "dtype": dtype_name,
                     "created": time.time(), "built_by": "core.models.export.merge_adapter"}
             (staging / EXPORT_INFO).write_text(json.dumps(info, ensure_ascii=False, indent=2), encoding="utf-8")
-            report(0.95, "moving the folder into place")
+            report(0.95, Msg("progress.export.moving"))
     finally:
         del merged, peft_model, base
     files = sorted(p.name for p in target.iterdir() if p.is_file())
-    report(1.0, "done")
+    report(1.0, Msg("progress.done"))
     return ExportResult(path=str(target), base=str(base_path), adapter=str(adapter_path), dtype=dtype_name,
                         size_bytes=workspace.dir_size(target), files=files,
                         seconds=round(time.perf_counter() - started, 2))
@@ -287,7 +286,7 @@ def _write_zip(fh, adapter, include_training_state: bool, progress: Progress | N
     adapter_path = _resolve(adapter)
     files = adapter_files(adapter_path, include_training_state)
     if not any(f.name == "adapter_config.json" for f in files):
-        raise UserError(f"{adapter_path} is not a LoRA adapter folder (no adapter_config.json).")
+        raise UserError("err.models.not_adapter", path=adapter_path)
     root = default_export_name(adapter_path)
     with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for i, path in enumerate(files):
@@ -295,4 +294,4 @@ def _write_zip(fh, adapter, include_training_state: bool, progress: Progress | N
                 progress(i / len(files), path.name)
             archive.write(path, f"{root}/{path.relative_to(adapter_path).as_posix()}")
     if progress:
-        progress(1.0, "done")
+        progress(1.0, Msg("progress.done"))

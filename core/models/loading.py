@@ -21,6 +21,7 @@ from pathlib import Path
 
 from core import workspace
 from core.errors import UserError
+from core.models.checks import check_model_folder
 from core.models.registry import model_signature, resolve_model
 
 QUANTIZATIONS = ("none", "4bit", "8bit")
@@ -48,7 +49,7 @@ def quantization_config(quantization: str):
         )
     if quantization == "8bit":
         return BitsAndBytesConfig(load_in_8bit=True)
-    raise UserError(f"Unknown quantization {quantization!r}; choose one of {', '.join(QUANTIZATIONS)}.")
+    raise UserError("err.models.quantization", quantization=quantization, choices=", ".join(QUANTIZATIONS))
 
 
 def adapter_key(adapter_path: Path | str) -> str:
@@ -70,7 +71,7 @@ def check_adapter_fits(base_path: Path | str, adapter_path: Path | str) -> None:
     """
     base_path, adapter_path = Path(base_path), Path(adapter_path)
     if not (adapter_path / "adapter_config.json").is_file():
-        raise UserError(f"{adapter_path} is not a LoRA adapter folder (no adapter_config.json).")
+        raise UserError("err.models.not_adapter", path=adapter_path)
     trained_on = adapter_base_path(adapter_path)
     if not trained_on:
         return
@@ -82,10 +83,8 @@ def check_adapter_fits(base_path: Path | str, adapter_path: Path | str) -> None:
             return
     elif trained_path.name == base_path.name:
         return  # trained on a machine where the path differed; same folder name
-    raise UserError(
-        f"This adapter was trained on {trained_on}, not on {base_path.name}.",
-        hint="Pick the base model the run used (see the run's config).",
-    )
+    raise UserError("err.models.other_base", trained_on=trained_on, base=base_path.name,
+                    hint="err.models.other_base.hint")
 
 
 @dataclass
@@ -150,21 +149,13 @@ class LoadedModel:
             yield self.model
 
 
-def load_tokenizer(path: Path | str):
-    from transformers import AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(str(path))
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    return tokenizer
-
-
 def load_base(model: str | Path, quantization: str = "none") -> LoadedModel:
     """Load a model folder (name or path) for inference, at the device's precision."""
     import torch
     from transformers import AutoModelForCausalLM
 
     path = resolve_model(str(model))
+    tokenizer = check_model_folder(path)  # a broken folder is named before the slow load
     kwargs = {"dtype": torch_dtype()}
     qconfig = quantization_config(quantization)
     if qconfig is not None:
@@ -174,9 +165,9 @@ def load_base(model: str | Path, quantization: str = "none") -> LoadedModel:
     try:
         loaded = AutoModelForCausalLM.from_pretrained(str(path), **kwargs)
     except torch.cuda.OutOfMemoryError as err:  # pragma: no cover - GPU only
-        raise UserError("Out of GPU memory while loading the model.",
-                        hint="Unload other models or choose 4-bit quantization.") from err
-    except (OSError, ValueError) as err:
-        raise UserError(f"Could not load the model at {path}: {err}") from err
+        raise UserError("err.models.oom", hint="err.models.oom.hint") from err
+    except Exception as err:  # a damaged file surfaces as OSError, ValueError, RuntimeError, SafetensorError …
+        raise UserError("err.models.load_failed", path=path, reason=f"{type(err).__name__}: {str(err)[:300]}",
+                        hint="err.models.weights.hint") from err
     loaded.eval()
-    return LoadedModel(model=loaded, tokenizer=load_tokenizer(path), path=path, quantization=quantization)
+    return LoadedModel(model=loaded, tokenizer=tokenizer, path=path, quantization=quantization)

@@ -93,7 +93,7 @@ def list_models() -> list[ModelInfo]:
 def resolve_model(name_or_path: str) -> Path:
     """A listed name, ``demo-tiny`` (built on first use) or a folder path -> the model folder."""
     if not name_or_path:
-        raise UserError("No model given.", field="model", hint="Pick a model or build the demo model.")
+        raise UserError("err.models.no_model", field="model", hint="err.models.no_model.hint")
     for info in list_models():
         if info.name == name_or_path:
             return Path(info.path)
@@ -102,10 +102,7 @@ def resolve_model(name_or_path: str) -> Path:
     path = Path(name_or_path).expanduser()
     if path.is_dir() and is_model_dir(path):
         return path.resolve()
-    raise UserError(
-        f"Model {name_or_path!r} not found.", field="model",
-        hint="Use a name from `python -m core models`, a folder with config.json and weights, or demo-tiny.",
-    )
+    raise UserError("err.models.not_found", name=name_or_path, field="model", hint="err.models.not_found.hint")
 
 
 def model_signature(path: Path) -> dict:

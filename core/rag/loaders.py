@@ -92,7 +92,7 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return data.decode("utf-16", errors="replace"), "utf-16"
     if _looks_binary(data):
-        raise LoadError("Binary file, not text.", hint="Convert it to txt, pdf or docx first.")
+        raise LoadError("err.rag.load.binary", hint="err.rag.load.binary.hint")
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
@@ -107,8 +107,7 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
 
     best = from_bytes(data).best()
     if best is None:
-        raise LoadError("Unknown text encoding or binary file.",
-                        hint="Save the file as UTF-8 and add it again.")
+        raise LoadError("err.rag.load.encoding", hint="err.rag.load.encoding.hint")
     return str(best), best.encoding
 
 
@@ -119,17 +118,16 @@ def _read_pdf(path: Path) -> str:
     try:
         reader = PdfReader(str(path))
         if reader.is_encrypted and not reader.decrypt(""):
-            raise LoadError("Password-protected PDF.", hint="Remove the password and add it again.")
+            raise LoadError("err.rag.load.pdf_password", hint="err.rag.load.pdf_password.hint")
         pages = [(page.extract_text() or "") for page in reader.pages]
     except LoadError:
         raise
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, OSError, EOFError) as err:
-        raise LoadError(f"Corrupt or unreadable PDF ({type(err).__name__}: {err}).",
-                        hint="Open and re-save it (or print to PDF), then add it again.") from None
+        raise LoadError("err.rag.load.pdf_corrupt", reason=f"{type(err).__name__}: {err}",
+                        hint="err.rag.load.pdf_corrupt.hint") from None
     text = "\n\n".join(pages)
     if not text.strip():
-        raise LoadError("The PDF has no extractable text (a scanned document?).",
-                        hint="Run OCR on it first.")
+        raise LoadError("err.rag.load.pdf_no_text", hint="err.rag.load.pdf_no_text.hint")
     return text
 
 
@@ -142,8 +140,8 @@ def _read_docx(path: Path) -> str:
     try:
         document = Document(str(path))
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as err:
-        raise LoadError(f"Corrupt or unreadable Word file ({type(err).__name__}).",
-                        hint="Open and re-save it as .docx, then add it again.") from None
+        raise LoadError("err.rag.load.docx_corrupt", reason=type(err).__name__,
+                        hint="err.rag.load.docx_corrupt.hint") from None
     parts = [p.text for p in document.paragraphs]
     for table in document.tables:
         for row in table.rows:
@@ -195,8 +193,7 @@ def _read_jsonl(text: str) -> str:
         except ValueError:
             bad += 1
     if bad and not records:
-        raise LoadError("Not valid JSON lines: no line could be parsed.",
-                        hint="Each line must be one JSON object.")
+        raise LoadError("err.rag.load.jsonl", hint="err.rag.load.jsonl.hint")
     return "\n\n".join(r for r in records if r.strip())
 
 
@@ -207,7 +204,7 @@ def _read_json(text: str) -> str:
         try:  # many ".json" files are really JSON lines
             return _read_jsonl(text)
         except LoadError:
-            raise LoadError(f"Invalid JSON ({err}).", hint="Fix the file or save it as .txt.") from None
+            raise LoadError("err.rag.load.json", reason=str(err), hint="err.rag.load.json.hint") from None
     rows = obj if isinstance(obj, list) else [obj]
     return "\n\n".join(t for t in (_row_to_text(r) for r in rows) if t.strip())
 
@@ -255,10 +252,10 @@ def load_file(path: Path | str) -> LoadedText:
     """Read ``path`` into cleaned text. Raises LoadError (why it was skipped) or UserError."""
     path = Path(path)
     if not path.is_file():
-        raise LoadError(f"File not found: {path}.")
+        raise LoadError("err.rag.load.not_found", path=path)
     suffix = path.suffix.lower()
     if path.stat().st_size == 0:
-        raise LoadError("Empty file.")
+        raise LoadError("err.rag.load.empty")
     if suffix == ".pdf":
         return _finish(_read_pdf(path), "pdf", None)
     if suffix == ".docx":
@@ -268,13 +265,13 @@ def load_file(path: Path | str) -> LoadedText:
 
 def _load(data: bytes, suffix: str) -> LoadedText:
     if not data:
-        raise LoadError("Empty file.")
+        raise LoadError("err.rag.load.empty")
     fmt = FORMAT_BY_SUFFIX.get(suffix, "text")
     if fmt == "html":
         text, encoding = _read_html(data)
         return _finish(text, fmt, encoding)
     if fmt in ("pdf", "docx"):
-        raise LoadError(f"{fmt.upper()} given as bytes without a file.")  # load_bytes handles these
+        raise LoadError("err.rag.load.bytes_only", fmt=fmt.upper())  # load_bytes handles these
     text, encoding = decode_bytes(data)
     if fmt == "csv":
         text = _read_csv(text, suffix)
@@ -289,7 +286,7 @@ def _finish(text: str, fmt: str, encoding: str | None) -> LoadedText:
     limits.check_document_chars(text)
     text = clean_text(text)
     if not text:
-        raise LoadError("Empty file: no text in it.")
+        raise LoadError("err.rag.load.no_text")
     return LoadedText(text=text, format=fmt, encoding=encoding)
 
 

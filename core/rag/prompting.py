@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from core.errors import UserError
+from core.i18n import Joined, Msg
 
 DEFAULT_TEMPLATES = {
     "en": (
@@ -44,8 +45,8 @@ def check_template(template: str) -> str:
     template = template or DEFAULT_TEMPLATES["en"]
     missing = [p for p in PLACEHOLDERS if p not in template]
     if missing:
-        raise UserError(f"The prompt template lacks {' and '.join(missing)}.", field="template",
-                        hint="Keep {context} where the passages go and {question} where the question goes.")
+        raise UserError("err.rag.template_lacks", missing=Joined(missing, sep=Msg("err.rag.and")), field="template",
+                        hint="err.rag.template_lacks.hint")
     return template
 
 
@@ -94,4 +95,4 @@ def build_grounded_messages(messages: list[dict], passages: Iterable, template: 
         if message.get("role") == "user":
             message["content"] = build_grounded_prompt(str(message.get("content", "")), passages, template)
             return out
-    raise UserError("There is no user message to ground.", hint="Type a question first.")
+    raise UserError("err.rag.no_question", hint="err.rag.no_question.hint")

@@ -95,11 +95,11 @@ def search(kb: KnowledgeBase, query: str, *, k: int = DEFAULT_K, threshold: floa
     """
     query = (query or "").strip()
     if not query:
-        raise UserError("Type a question or some words to search for.", field="query")
+        raise UserError("err.rag.empty_query", field="query")
     if not 1 <= int(k) <= MAX_K:
-        raise UserError(f"top-k must be between 1 and {MAX_K}, not {k}.", field="k")
+        raise UserError("err.rag.top_k", max=MAX_K, k=k, field="k")
     if neighbors < 0:
-        raise UserError("Neighbour expansion must be 0 or more chunks.", field="neighbors")
+        raise UserError("err.rag.neighbors", field="neighbors")
     found = _raw_search(kb, query, int(k))
     if threshold:
         found = [(r, s) for r, s in found if s >= threshold]

@@ -36,6 +36,7 @@ from typing import Callable, Iterable
 
 from core import workspace
 from core.errors import UserError
+from core.i18n import Msg
 from core.rag import chunking, embeddings, loaders
 
 log = logging.getLogger(__name__)
@@ -193,8 +194,7 @@ def exists(name: str) -> bool:
 def read_meta(name: str) -> dict:
     meta = workspace.read_json(kb_dir(name) / META_FILE)
     if not meta:
-        raise UserError(f"Knowledge base {name!r} not found.",
-                        hint="Create it on the Knowledge page or with `python -m core kb create NAME`.")
+        raise UserError("err.rag.not_found", name=name, hint="err.rag.not_found.hint")
     return meta
 
 
@@ -234,8 +234,7 @@ def list_kbs() -> list[KbInfo]:
 def _check_index_choice(index: str) -> str:
     index = (index or "auto").lower()
     if index not in INDEX_CHOICES:
-        raise UserError(f"Unknown index type {index!r}.", field="index",
-                        hint="Use auto (exact below 50,000 chunks, HNSW above), flat (exact) or hnsw.")
+        raise UserError("err.rag.index_type", index=index, field="index", hint="err.rag.index_type.hint")
     return index
 
 
@@ -254,8 +253,7 @@ def create_kb(name: str, embedder: str | None = None, *, chunk_size: int = chunk
     """Make an empty knowledge base. Loads the embedder once to check it and learn its dimension."""
     target = kb_dir(name)
     if (target / META_FILE).exists():
-        raise UserError(f"A knowledge base named {name!r} already exists.", field="name",
-                        hint="Pick another name, or add files to the existing one.")
+        raise UserError("err.rag.exists", name=name, field="name", hint="err.rag.exists.hint")
     chunking.validate_sizes(chunk_size, overlap)
     choice = _check_index_choice(index)
     emb = embeddings.get_embedder(embedder)
@@ -284,8 +282,8 @@ def load_kb(name: str) -> KnowledgeBase:
             index.hnsw.efSearch = HNSW_EF_SEARCH
     n_index = index.ntotal if index is not None else 0
     if n_index != len(rows) or index is not None and index.d != int(meta["dim"]):
-        raise UserError(f"Knowledge base {name!r} is inconsistent: {n_index} vectors but {len(rows)} chunks.",
-                        hint=f"Rebuild it (`python -m core kb rebuild {name} --reembed`).")
+        raise UserError("err.rag.inconsistent", name=name, vectors=n_index, chunks=len(rows),
+                        hint="err.rag.rebuild.hint")
     return KnowledgeBase(name=folder.name, path=folder, meta=meta, chunks=rows, index=index)
 
 
@@ -338,7 +336,7 @@ def _save(kb: KnowledgeBase, *, bump: bool = True) -> None:
 def delete_kb(name: str) -> None:
     target = kb_dir(name)
     if not target.exists():
-        raise UserError(f"Knowledge base {name!r} not found.")
+        raise UserError("err.rag.not_found", name=name)
     shutil.rmtree(target)
     with _LOADED_LOCK:
         _LOADED.pop(target.name, None)
@@ -352,17 +350,13 @@ def _checked_embedder(meta: dict, spec: str | None = None) -> embeddings.Embedde
     if spec is not None and str(spec).strip():
         wanted, _ = embeddings.resolve_embedder(spec)
         if wanted != stored:
-            raise UserError(
-                f"Embedder mismatch: knowledge base {meta['name']!r} was built with {label} "
-                f"(dimension {meta['dim']}), not {embeddings.embedder_display_name(wanted)}.",
-                field="embedder",
-                hint="Use the base's own embedder, or create a new knowledge base for the other model.")
+            raise UserError("err.rag.embedder_other", name=meta["name"], label=label, dim=meta["dim"],
+                            wanted=embeddings.embedder_display_name(wanted), field="embedder",
+                            hint="err.rag.embedder_other.hint")
     emb = embeddings.get_embedder(None if stored == embeddings.DEFAULT_EMBEDDER else stored)
     if emb.dim != int(meta["dim"]):
-        raise UserError(
-            f"Embedder mismatch: {label} now gives {emb.dim}-dimensional vectors but knowledge base "
-            f"{meta['name']!r} holds {meta['dim']}-dimensional ones.", field="embedder",
-            hint=f"Restore the original model folder, or re-embed (`python -m core kb rebuild {meta['name']} --reembed`).")
+        raise UserError("err.rag.embedder_dim", label=label, now=emb.dim, name=meta["name"], dim=meta["dim"],
+                        field="embedder", hint="err.rag.embedder_dim.hint")
     return emb
 
 
@@ -518,10 +512,8 @@ def find_document(kb: KnowledgeBase, ref: str) -> dict:
     if len(by_name) == 1:
         return by_name[0]
     if len(by_name) > 1:
-        raise UserError(f"{len(by_name)} documents are named {ref!r}.",
-                        hint="Give the full source path or the document id (see `kb list --docs`).")
-    raise UserError(f"No document {ref!r} in knowledge base {kb.name!r}.",
-                    hint="See its documents on the Knowledge page or with `python -m core kb list --docs`.")
+        raise UserError("err.rag.doc_ambiguous", n=len(by_name), ref=ref, hint="err.rag.doc_ambiguous.hint")
+    raise UserError("err.rag.doc_missing", ref=ref, name=kb.name, hint="err.rag.doc_missing.hint")
 
 
 @_kb_writer

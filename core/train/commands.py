@@ -24,7 +24,8 @@ def status_payload(run_id: str) -> dict:
             "total_steps": s.total_steps, "checkpoints": runs.list_checkpoints(run_id),
             "adapter": runs.has_final_adapter(run_id), "error": s.error, "hint": s.hint,
             "model": s.model, "dataset": s.dataset, "devices": s.devices, "processes": s.processes,
-            "parent": s.parent, "queue_reason": s.queue_reason, "eta_seconds": s.eta_seconds()}
+            "parent": s.parent, "queue_reason": s.queue_reason, "eta_seconds": s.eta_seconds(),
+            "log_tail": runs.log_tail(run_id, 20) if s.status == "failed" else ""}  # why, in the worker's words
 
 
 def _bool(text: str) -> bool:
@@ -49,10 +50,10 @@ def config_from_args(args):
         overrides["probe_prompts"] = args.probe
     if args.resume_from:
         if args.preset:
-            raise UserError("--preset and --resume cannot be combined: a resumed run keeps its settings.")
+            raise UserError("err.train.preset_and_resume")
         return launcher.resume_config(args.resume_from, **overrides)
     if not args.model or not args.dataset:
-        raise UserError("--model and --dataset are required (unless you --resume a run).")
+        raise UserError("err.train.model_dataset_required")
     return TrainConfig.from_preset(args.preset or DEFAULT_PRESET, **overrides)
 
 

@@ -14,6 +14,7 @@ import re
 from dataclasses import asdict, dataclass, field, fields, replace
 
 from core.errors import UserError
+from core.i18n import Msg
 
 QUANTIZATIONS = ("4bit", "8bit", "none")
 SCHEDULERS = ("cosine", "linear", "constant", "constant_with_warmup")
@@ -106,13 +107,15 @@ class TrainConfig:
 
         The texts live in core/i18n/train.py under ``train.err.<field>``.
         """
-        from core.i18n import t
+        return {name: msg.render(lang) for name, msg in self.field_messages().items()}
 
-        errs: dict[str, str] = {}
+    def field_messages(self) -> dict[str, Msg]:
+        """Every invalid field with its message, not yet rendered in a language."""
+        errs: dict[str, Msg] = {}
 
         def check(name: str, ok: bool, key: str | None = None, **fmt) -> None:
             if not ok and name not in errs:
-                errs[name] = t(f"train.err.{key or name}", lang, **fmt)
+                errs[name] = Msg(f"train.err.{key or name}", **fmt)
 
         check("model", bool(self.model))
         check("dataset", bool(self.dataset))
@@ -146,10 +149,10 @@ class TrainConfig:
         return errs
 
     def validate(self) -> "TrainConfig":
-        errs = self.field_errors()
+        errs = self.field_messages()
         if errs:
             name, message = next(iter(errs.items()))
-            raise UserError(f"{name}: {message}", field=name)
+            raise UserError("err.train.field", name=name, problem=message, field=name)
         return self
 
     @property
@@ -179,3 +182,9 @@ PRESETS: dict[str, dict] = {
                                                  "zh": "CPU 演示（demo-tiny，约 1 分钟）"}},
 }
 DEFAULT_PRESET = "xtuner-qlora"
+CPU_PRESET = "cpu-demo"
+
+
+def default_preset(has_gpu: bool) -> str:
+    """The preset a new Train form starts from: the classic QLoRA recipe on a GPU, the demo on a CPU."""
+    return DEFAULT_PRESET if has_gpu else CPU_PRESET

@@ -2,6 +2,8 @@
 
 Used by the worker on an exception, and by readers (core.train.runs.read_status, via core.jobs.reconcile) when a live
 run's process is gone, from the exception text or the log tail and the exit code if known.
+``status.json`` keeps the English text (the CLI prints it); ``localize`` says a stored reason or
+hint in the page's language (the texts live in core/i18n/failures.py).
 
     explain("torch.OutOfMemoryError: CUDA out of memory. Tried to allocate ...")
     -> ("out of memory", "Lower batch size or max_length, ...")
@@ -9,56 +11,84 @@ run's process is gone, from the exception text or the log tail and the exit code
 from __future__ import annotations
 
 import signal
+from functools import lru_cache
 
+from core.i18n import Msg
 from core.jobs import DISK_FULL_NEEDLES
 
-OOM_HINT = ("Lower batch size or max_length, turn on gradient checkpointing, or use 4-bit quantization; "
-            "the memory estimate on the Train page shows what fits.")
-KILLED_HINT = ("The process was killed (SIGKILL), often by the out-of-memory killer: lower batch size or "
-               "max_length, then resume from the last checkpoint.")
-
-# Checked in order; the first rule with a matching needle wins.
+# Checked in order; the first rule with a matching needle wins. Each code has the texts
+# fail.<code> (the short reason) and fail.<code>.hint (what to try).
 _RULES = [
-    (DISK_FULL_NEEDLES, "disk full",
-     "Free space on the workspace's disk (old checkpoints, exports), or lower save_total_limit; then resume "
-     "from the last checkpoint."),
+    (DISK_FULL_NEEDLES, "disk_full"),
     (("CUDA out of memory", "OutOfMemoryError", "DefaultCPUAllocator: can't allocate", "Cannot allocate memory",
-      "std::bad_alloc", "MemoryError"),
-     "out of memory", OOM_HINT),
+      "std::bad_alloc", "MemoryError"), "oom"),
     (("CUDA error", "cuDNN", "NCCL", "device-side assert", "no CUDA GPUs are available", "CUDA driver",
-      "invalid device ordinal"),
-     "CUDA error",
-     "Check `nvidia-smi`, the driver and the GPU selection; a device-side assert often means a token id "
-     "beyond the vocabulary."),
-    (("Signal 9 (SIGKILL)", "exitcode  : -9", "SIGKILL", "\nKilled"),
-     "killed (SIGKILL)", KILLED_HINT),
+      "invalid device ordinal"), "cuda"),
+    (("Signal 9 (SIGKILL)", "exitcode  : -9", "SIGKILL", "\nKilled"), "killed"),
     (("KeyError: 'messages'", "JSONDecodeError", "Dataset '", "chat_template", "empty after loading",
-      "assistant_masks", "no assistant turns", "index out of range in self"),
-     "data problem",
-     "Open the dataset on the Datasets page and re-import it; check it has user/assistant turns and that it "
-     "was made for this model's tokenizer."),
+      "assistant_masks", "no assistant turns", "index out of range in self"), "data"),
     # Not every failure whose log mentions DeepSpeed: a DeepSpeed run's log always does.
-    (("No module named 'deepspeed'",),
-     "DeepSpeed missing",
-     "Reinstall the workbench's requirements (`pip install -r requirements.txt` includes deepspeed) or turn "
-     "DeepSpeed off."),
-    (("Error building extension", "Ninja is required", "ninja: build stopped", "op_builder"),
-     "DeepSpeed could not compile an op",
-     "DeepSpeed compiles its ops on first use: it needs ninja, a C++ compiler (g++) and, for CUDA ops, nvcc "
-     "matching torch's CUDA. Install them, or turn DeepSpeed off."),
+    (("No module named 'deepspeed'",), "deepspeed_missing"),
+    (("Error building extension", "Ninja is required", "ninja: build stopped", "op_builder"), "deepspeed_build"),
 ]
+# Every code a stored reason or hint can come from (localize() looks them up by their English text).
+CODES = tuple(code for _, code in _RULES) + ("error", "vanished")
 
 
-def explain(text: str, returncode: int | None = None) -> tuple[str, str]:
-    """(short reason, what to try) for an exception message or log tail, and an exit code if known."""
+def explain_msgs(text: str, returncode: int | None = None) -> tuple[Msg, Msg]:
+    """(short reason, what to try) as texts to render in any language."""
     text = text or ""
     if returncode is not None and returncode < 0:
         sig = -returncode
         name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
         if sig == signal.SIGKILL:
-            return f"killed ({name})", KILLED_HINT
-        return f"terminated by {name}", "Start the run again, or resume from its last checkpoint."
-    for needles, reason, hint in _RULES:
+            return Msg("fail.killed"), Msg("fail.killed.hint")
+        return Msg("fail.terminated", signal=name), Msg("fail.terminated.hint")
+    for needles, code in _RULES:
         if any(n in text for n in needles):
-            return reason, hint
-    return "training error", "Read the log tail below; fix the cause and resume from the last checkpoint."
+            return Msg(f"fail.{code}"), Msg(f"fail.{code}.hint")
+    return Msg("fail.error"), Msg("fail.error.hint")
+
+
+def explain(text: str, returncode: int | None = None) -> tuple[str, str]:
+    """(short reason, what to try) in English for an exception message or log tail, and an exit code if known."""
+    reason, hint = explain_msgs(text, returncode)
+    return str(reason), str(hint)
+
+
+@lru_cache(maxsize=1)
+def _known_texts() -> tuple[tuple[str, Msg], ...]:
+    """(English, Msg) of every reason and hint explain() and core.jobs.explain_exit() can store,
+    longest first."""
+    texts = [Msg(f"fail.{code}{part}") for code in CODES for part in ("", ".hint")]
+    texts += [Msg("fail.terminated", signal=s.name) for s in signal.Signals] + [Msg("fail.terminated.hint")]
+    texts += [Msg(f"fail.job.{what}") for what in ("disk_full.hint", "killed.hint", "terminated.hint",
+                                                    "exited.hint", "vanished.hint", "no_report")]
+    texts += [Msg("fail.job.exited", code=code) for code in range(1, 256)]
+    texts.append(Msg("fail.no_report"))
+    return tuple(sorted(((str(m), m) for m in texts), key=lambda pair: -len(pair[0])))
+
+
+def localize(text: str | None, lang: str) -> str:
+    """A reason or hint stored in English in status.json, said in ``lang``.
+
+    A whole known text is translated; an error that starts with a known reason gets that reason
+    translated and keeps the rest (the exception text stays as the library wrote it).
+
+        >>> localize("out of memory: CUDA out of memory.", "zh")   # doctest: +SKIP
+        '内存不足：CUDA out of memory.'
+    """
+    if not text or lang == "en":
+        return text or ""
+    known = _known_texts()
+    for english, msg in known:
+        if text == english:
+            return msg.render(lang)
+    for english, msg in known:
+        if text.startswith(english) and text[len(english):len(english) + 1] in (":", " "):
+            rest = text[len(english):]
+            for tail_english, tail in known:
+                if rest == f": {tail_english}":
+                    return f"{msg.render(lang)}：{tail.render(lang)}"
+            return msg.render(lang) + rest
+    return text

@@ -25,6 +25,7 @@ from core import jobs, workspace
 from core.data import store
 from core.errors import UserError
 from core.i18n import Msg
+from core.models.checks import check_model_folder
 from core.models.registry import resolve_model
 from core.train import runs
 from core.train.config import TrainConfig
@@ -53,11 +54,11 @@ def resolve_resume(spec: str) -> tuple[str, str]:
     if path.name == runs.FINAL_ADAPTER or not sub:
         checkpoints = runs.list_checkpoints(run_id)
         if not checkpoints:
-            raise UserError(f"Run {run_id!r} has no checkpoint to resume from.", field="resume_from",
-                            hint="Checkpoints are written every save_steps and on a graceful stop.")
+            raise UserError("err.train.no_checkpoint", run_id=run_id, field="resume_from",
+                            hint="err.train.no_checkpoint.hint")
         path = runs.run_dir(run_id) / checkpoints[-1]
     if not runs.CHECKPOINT_RE.match(path.name):
-        raise UserError(f"{spec!r} is not a checkpoint of a run.", field="resume_from")
+        raise UserError("err.train.not_a_checkpoint", spec=spec, field="resume_from")
     missing = runs.resume_problem(path)
     if missing:
         raise UserError("err.run.resume_state_missing", field="resume_from", checkpoint=f"{run_id}/{path.name}",
@@ -69,7 +70,8 @@ def resume_config(spec: str, **overrides) -> TrainConfig:
     """The parent run's config with ``overrides`` (e.g. more max_steps), set to resume from ``spec``."""
     parent_id = spec.strip().partition("/")[0]
     if not workspace.is_safe_name(parent_id) or not (workspace.runs_dir() / parent_id).is_dir():
-        raise UserError(f"Unknown run {parent_id!r}.", field="resume_from", hint="See `python -m core runs` for the list.")
+        raise UserError("err.train.unknown_run", run_id=parent_id, field="resume_from",
+                        hint="err.train.unknown_run.hint")
     from core.train.presets import config_from_run
 
     base = config_from_run(parent_id)
@@ -79,13 +81,16 @@ def resume_config(spec: str, **overrides) -> TrainConfig:
 
 def check_launchable(config: TrainConfig, lang: str = "en") -> dict[str, str]:
     """field_errors() plus what only the machine knows: the dataset exists, DeepSpeed is installed."""
-    from core.i18n import t
+    return {name: msg.render(lang) for name, msg in launch_messages(config).items()}
 
-    errors = config.field_errors(lang)
+
+def launch_messages(config: TrainConfig) -> dict[str, Msg]:
+    """What ``check_launchable`` reports, not yet rendered in a language."""
+    errors = config.field_messages()
     if "dataset" not in errors and not store.exists(config.dataset):
-        errors["dataset"] = t("train.err.dataset_missing", lang, name=config.dataset)
+        errors["dataset"] = Msg("train.err.dataset_missing", name=config.dataset)
     if config.deepspeed and "deepspeed" not in errors and importlib.util.find_spec("deepspeed") is None:
-        errors["deepspeed"] = t("train.err.deepspeed_missing", lang)
+        errors["deepspeed"] = Msg("train.err.deepspeed_missing")
     return errors
 
 
@@ -95,13 +100,12 @@ def check_resume_layout(parent_id: str, parent: TrainConfig, config: TrainConfig
     silently start a fresh optimizer (ZeRO -> plain), so either is refused before anything starts."""
     if parent.deepspeed != config.deepspeed:
         was, now = parent.deepspeed or "off", config.deepspeed or "off"
-        raise UserError(f"DeepSpeed is {now}, but run {parent_id} was trained with DeepSpeed {was}; "
-                        "its checkpoint can only be resumed the same way.", field="deepspeed",
-                        hint=f"Set DeepSpeed to {was}, or start a new run from its adapter instead.")
+        raise UserError("err.train.deepspeed_differs", now=now, was=was, run_id=parent_id, field="deepspeed",
+                        hint="err.train.deepspeed_differs.hint")
     if parent.deepspeed and parent.processes != config.processes:
-        raise UserError(f"Run {parent_id} was sharded over {parent.processes} processes by DeepSpeed "
-                        f"{parent.deepspeed}; resuming needs the same number, not {config.processes}.",
-                        field="num_processes", hint=f"Select {parent.processes} GPUs (or processes).")
+        raise UserError("err.train.processes_differ", run_id=parent_id, was=parent.processes,
+                        stage=parent.deepspeed, now=config.processes, field="num_processes",
+                        hint="err.train.processes_differ.hint")
 
 
 def _copy_history(parent_id: str, checkpoint: str, folder: Path) -> None:
@@ -116,27 +120,29 @@ def _copy_history(parent_id: str, checkpoint: str, folder: Path) -> None:
 
 def prepare_run(config: TrainConfig) -> tuple[str, Path]:
     """Validate and write the run folder; returns (run_id, folder). Nothing is started."""
-    errors = check_launchable(config)
+    errors = launch_messages(config)
     if errors:
         name, message = next(iter(errors.items()))
-        raise UserError(f"{name}: {message}", field=name)
+        raise UserError("err.train.field", name=name, problem=message, field=name)
     model_path = resolve_model(config.model)
+    check_model_folder(model_path)  # a broken folder is named here, not minutes later in the worker's log
     parent_id, resume_checkpoint = ("", "")
     if config.resume_from:
         parent_id, resume_checkpoint = resolve_resume(config.resume_from)
         parent = runs.read_config(parent_id)
         if parent.get("model_path") and Path(parent["model_path"]).resolve() != Path(model_path).resolve():
-            raise UserError(f"Run {parent_id} trained {parent.get('model')}, not {config.model}.", field="model",
-                            hint="Resume on the same base model.")
+            raise UserError("err.train.model_differs", run_id=parent_id, was=parent.get("model"), now=config.model,
+                            field="model", hint="err.train.model_differs.hint")
         for key in RESUME_LOCKED:
             if key in parent and parent[key] != getattr(config, key):
-                raise UserError(f"{key} differs from run {parent_id} ({parent[key]!r}); the checkpoint needs it.",
-                                field=key, hint="Keep the LoRA shape of the run you resume.")
+                raise UserError("err.train.locked_differs", key=key, run_id=parent_id, was=parent[key],
+                                field=key, hint="err.train.locked_differs.hint")
         check_resume_layout(parent_id, TrainConfig.from_dict(parent), config)
-    run_id = runs.new_run_id(config.run_name or f"{Path(config.model).name}-{config.dataset}")
+    name = config.run_name.strip() or runs.next_run_name(f"{Path(config.model).name}-{config.dataset}")
+    run_id = runs.new_run_id(name)
     folder = workspace.runs_dir() / run_id
     folder.mkdir(parents=True)
-    resolved = replace(config, run_name=config.run_name or run_id)
+    resolved = replace(config, run_name=name)
     payload = resolved.to_dict() | {"model_path": str(model_path), "resume_checkpoint": resume_checkpoint,
                                     "run_id": run_id}
     workspace.atomic_write_json(folder / runs.CONFIG_FILE, payload)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core import workspace
+from core import jobs, workspace
 from core.errors import UserError
 from core.train import runs
 from core.train.config import PRESETS, TrainConfig
@@ -41,11 +41,19 @@ def load_preset(name: str) -> TrainConfig:
     if name in PRESETS:
         return PRESETS[name]["config"]
     if not workspace.is_safe_name(name):
-        raise UserError(f"Unknown preset {name!r}.", field="preset", hint=f"Choose one of: {', '.join(list_presets())}.")
-    data = workspace.read_json(presets_dir() / f"{name}.json")
-    if not isinstance(data, dict):
-        raise UserError(f"Unknown preset {name!r}.", field="preset", hint=f"Choose one of: {', '.join(list_presets())}.")
-    return TrainConfig.from_dict(data.get("config", data))
+        raise UserError("err.train.unknown_preset", name=name, field="preset",
+                        hint="err.train.preset_choices", choices=", ".join(list_presets()))
+    path = presets_dir() / f"{name}.json"
+    data = workspace.read_json(path)
+    if data is None and not path.is_file():
+        raise UserError("err.train.unknown_preset", name=name, field="preset",
+                        hint="err.train.preset_choices", choices=", ".join(list_presets()))
+    settings = data.get("config", data) if isinstance(data, dict) else data
+    problem = "not valid JSON" if data is None else jobs.field_problem(TrainConfig, settings)
+    if problem:
+        raise UserError("err.train.preset_unreadable", field="preset", name=name, reason=problem,
+                        hint="err.train.preset_unreadable.hint")
+    return TrainConfig.from_dict(settings)
 
 
 def save_preset(name: str, config: TrainConfig, *, overwrite: bool = False) -> str:
@@ -53,11 +61,11 @@ def save_preset(name: str, config: TrainConfig, *, overwrite: bool = False) -> s
     preset of that name is replaced only with ``overwrite`` (checked and written under its lock)."""
     name = workspace.check_name(name, "preset name")
     if name in PRESETS:
-        raise UserError(f"{name!r} is a built-in preset.", field="preset_name", hint="Pick another name.")
-    errors = {k: v for k, v in config.field_errors().items() if k not in ("model", "dataset")}
+        raise UserError("err.train.preset_builtin", name=name, field="preset_name", hint="err.train.preset_builtin.hint")
+    errors = {k: v for k, v in config.field_messages().items() if k not in ("model", "dataset")}
     if errors:
         field, message = next(iter(errors.items()))
-        raise UserError(f"{field}: {message}", field=field)
+        raise UserError("err.train.field", name=field, problem=message, field=field)
     path = presets_dir() / f"{name}.json"
     with workspace.locked(path):
         if path.exists() and not overwrite:
@@ -68,10 +76,10 @@ def save_preset(name: str, config: TrainConfig, *, overwrite: bool = False) -> s
 
 def delete_preset(name: str) -> None:
     if name in PRESETS:
-        raise UserError(f"{name!r} is a built-in preset and cannot be deleted.")
+        raise UserError("err.train.preset_builtin_delete", name=name)
     path = presets_dir() / f"{name}.json"
     if not workspace.is_safe_name(name) or not path.exists():
-        raise UserError(f"Unknown preset {name!r}.")
+        raise UserError("err.train.unknown_preset", name=name)
     path.unlink()
 
 
@@ -79,7 +87,10 @@ def config_from_run(run_id: str) -> TrainConfig:
     """The settings an earlier run used (for "copy from run"); resume/run name are cleared."""
     raw = runs.read_config(run_id)
     if not raw:
-        raise UserError(f"Run {run_id!r} has no readable config.json.")
+        raise UserError("err.train.run_no_config", run_id=run_id)
+    problem = jobs.field_problem(TrainConfig, raw)
+    if problem:
+        raise UserError("err.run.config_unreadable", run_id=run_id, reason=problem)
     config = TrainConfig.from_dict(raw)
     config.run_name = ""
     config.resume_from = ""

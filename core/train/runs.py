@@ -30,6 +30,7 @@ from typing import ClassVar
 
 from core import jobs, workspace
 from core.errors import UserError
+from core.i18n import Msg
 
 CONFIG_FILE = "config.json"
 STATUS_FILE = jobs.STATUS_FILE
@@ -146,7 +147,7 @@ def read_status(run_id: str, reconcile: bool = True) -> RunStatus:
     With ``reconcile``, a live state whose process is gone reads as failed (in memory: nothing is written)."""
     folder = run_dir(run_id)
     if not folder.is_dir():
-        raise UserError(f"Unknown run {run_id!r}.", hint="See `python -m core runs` for the list.")
+        raise UserError("err.train.unknown_run", run_id=run_id, hint="err.train.unknown_run.hint")
     status = jobs.read_status(folder, RunStatus)
     return jobs.reconcile(folder, status, _vanished) if reconcile else status
 
@@ -167,6 +168,30 @@ def list_runs() -> list[RunStatus]:
         except UserError:
             continue
     return found
+
+
+LIVE_ORDER = {"running": 0, "stopping": 1, "queued": 2}  # which live run a page shows first
+
+
+def live_first(statuses: dict[str, RunStatus]) -> list[str]:
+    """Run ids with the live runs first (running, stopping, queued), the others after, newest first."""
+    newest_first = sorted(statuses, reverse=True)
+    return sorted(newest_first, key=lambda r: LIVE_ORDER.get(statuses[r].status, len(LIVE_ORDER)))
+
+
+def run_name(run_id: str) -> str:
+    """The name a person gave (or was given) the run; the folder id when there is none."""
+    return read_config(run_id).get("run_name") or run_id
+
+
+def next_run_name(base: str) -> str:
+    """``base-N`` with the first N no earlier run is called (``demo-tiny-assistant-3``)."""
+    slug = re.sub(r"[^\w\-]+", "-", base.strip()).strip("-")[:60] or "run"
+    taken = {read_config(r).get("run_name") for r in list_run_ids()}
+    n = 1
+    while f"{slug}-{n}" in taken:
+        n += 1
+    return f"{slug}-{n}"
 
 
 def read_config(run_id: str) -> dict:
@@ -301,20 +326,21 @@ def resolve_adapter(spec: str) -> Path:
         return path.resolve()
     run_id, _, sub = spec.partition("/")
     if not workspace.is_safe_name(run_id) or not (workspace.runs_dir() / run_id).is_dir():
-        raise UserError(f"Unknown run {run_id!r}.", hint="See `python -m core runs` for the list.")
+        raise UserError("err.train.unknown_run", run_id=run_id, hint="err.train.unknown_run.hint")
     if not sub:
         if has_final_adapter(run_id):
             return run_dir(run_id) / FINAL_ADAPTER
         checkpoints = list_checkpoints(run_id)
         if not checkpoints:
-            raise UserError(f"Run {run_id!r} has no adapter or checkpoint yet.")
+            raise UserError("err.train.no_adapter", run_id=run_id)
         return run_dir(run_id) / checkpoints[-1]
     if sub == FINAL_ADAPTER and has_final_adapter(run_id):
         return run_dir(run_id) / FINAL_ADAPTER
     if sub in list_checkpoints(run_id):
         return run_dir(run_id) / sub
     available = ", ".join(list_checkpoints(run_id) + ([FINAL_ADAPTER] if has_final_adapter(run_id) else []))
-    raise UserError(f"Run {run_id!r} has no checkpoint {sub!r}.", hint=f"Available: {available or 'none'}.")
+    raise UserError("err.train.no_checkpoint_named", run_id=run_id, sub=sub,
+                    hint="err.train.available", available=available or Msg("err.train.none"))
 
 
 def read_metrics(run_id: str) -> list[dict]:
@@ -329,3 +355,25 @@ def read_samples(run_id: str) -> list[dict]:
 
 def log_tail(run_id: str, lines: int = 40) -> str:
     return jobs.log_tail(run_dir(run_id) / LOG_FILE, lines)
+
+
+# Library noise in a worker's log: Python/DeepSpeed warnings, tqdm bars, optional-kernel notices.
+_LIBRARY_LINE = re.compile(r"Warning\b|\[WARNING\]|^\s*warnings\.warn\(|\d+%\|.*\||^Failed to load |"
+                           r"^\s*\{'(loss|eval_loss|train_runtime)'")
+
+
+def split_log_tail(run_id: str, lines: int = 40) -> tuple[str, str]:
+    """(the worker's own lines, the library warnings/progress bars) of the log tail.
+
+    A line indented under a library line (a warning's source line) goes with it; everything
+    else — the worker's messages, errors, tracebacks — is the worker's own."""
+    own: list[str] = []
+    library: list[str] = []
+    previous_library = False
+    for line in log_tail(run_id, lines).splitlines():
+        if not line.strip():
+            continue
+        folded = bool(_LIBRARY_LINE.search(line)) or (previous_library and line[:1].isspace())
+        (library if folded else own).append(line)
+        previous_library = folded
+    return "\n".join(own), "\n".join(library)

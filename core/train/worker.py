@@ -37,7 +37,6 @@ from core.train.failures import explain
 _stop = {"requested": False}
 RESERVE_FILE = ".disk-reserve"
 RESERVE_BYTES = 1 << 20  # room for the last status write, the traceback and the log tail on a full disk
-_DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
 
 
 def make_reserve(folder: Path) -> None:
@@ -49,15 +48,20 @@ def make_reserve(folder: Path) -> None:
         (folder / RESERVE_FILE).unlink(missing_ok=True)
 
 
-def is_disk_full(err: BaseException) -> bool:
-    """An ENOSPC/EDQUOT anywhere in the exception chain, or its text (torch wraps it in RuntimeError)."""
+def is_disk_full(err: BaseException, folder: Path) -> bool:
+    """A full disk anywhere in the exception chain (``workspace.disk_error`` reads errno and text), or
+    no room left at all in the run folder (torch reports ENOSPC only as "file write failed")."""
     seen = set()
     while err is not None and id(err) not in seen:
         seen.add(id(err))
-        if getattr(err, "errno", None) in _DISK_FULL_ERRNOS or any(n in str(err) for n in jobs.DISK_FULL_NEEDLES):
+        found = workspace.disk_error(err, folder / runs.STATUS_FILE)
+        if found is not None and found.errno == errno.ENOSPC:  # ENOSPC, EDQUOT, EFBIG
             return True
         err = err.__cause__ or err.__context__
-    return False
+    try:
+        return shutil.disk_usage(folder).free < RESERVE_BYTES // 4
+    except OSError:
+        return False
 
 
 def disk_full_reason(folder: Path) -> str:
@@ -255,7 +259,7 @@ def train(folder: Path, status: runs.RunStatus, is_main: bool = True) -> str:
     from transformers.integrations import TensorBoardCallback
     from trl import SFTTrainer
 
-    from core.models.loading import load_tokenizer
+    from core.models.checks import load_tokenizer
     from core.train.callbacks import CheckpointMarkerCallback, ProbeCallback, RunFolderCallback
     from core.train.packing import attention_implementation
 
@@ -357,7 +361,7 @@ def run_training(folder: Path, distributed: bool) -> int:
         status.error = status.hint = None
         code = 0
     except BaseException as err:  # every failure must end in status.json, not only in the log
-        full = is_disk_full(err)
+        full = is_disk_full(err, folder)
         if full:
             (folder / RESERVE_FILE).unlink(missing_ok=True)  # room for what follows
         traceback.print_exc()
@@ -407,9 +411,13 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         config = TrainConfig.from_dict(workspace.read_json(folder / runs.CONFIG_FILE) or {})
     except BaseException as err:
+        full = is_disk_full(err, folder)
+        if full:
+            (folder / RESERVE_FILE).unlink(missing_ok=True)
         traceback.print_exc()
         status = runs.read_status(folder.name, reconcile=False)
-        status.status, status.error = "failed", f"could not start: {type(err).__name__}: {err}"[:2000]
+        reason = disk_full_reason(folder) if full else "could not start"
+        status.status, status.error = "failed", f"{reason}: {type(err).__name__}: {err}"[:2000]
         status.finished = time.time()
         runs.write_status(status)
         return 1
