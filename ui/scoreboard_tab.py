@@ -9,10 +9,9 @@ import streamlit as st
 
 from core.errors import UserError
 from ui.common import lang, show_user_error, tr
-from ui.state import KEEP, open_tab
+from ui.state import KEEP
 
 EXPORT_ADAPTER_KEY = "cmp_export_adapter"  # the export tab's adapter select box
-COMPARE_TABS = "cmp_tab"  # the Compare page's kept_tabs key
 CHAT_PAGE = "views/6_Chat.py"
 
 
@@ -90,7 +89,6 @@ def _next_steps(best: dict, board) -> None:
         st.switch_page(CHAT_PAGE)
     if b.button(tr("eval.next_export"), key="sb_next_export"):
         st.session_state[EXPORT_ADAPTER_KEY] = best["label"]
-        open_tab(COMPARE_TABS, "compare.tab_export")
         st.info(tr("eval.next_export_done", label=best["label"]))
 
 
