@@ -12,15 +12,18 @@ import streamlit as st
 from ui.auth import require_password
 from core.units import human_size
 from ui.common import lang, page_start, tr
+from ui.kb_sync import start_sync_scheduler
 from ui.quick_start import quick_start
 
 PAGES = [
+    ("views/7_Models.py", "nav.models", ":material/deployed_code:", "models"),
     ("views/1_Datasets.py", "nav.datasets", ":material/dataset:", "datasets"),
     ("views/2_Train.py", "nav.train", ":material/model_training:", "train"),
     ("views/3_Monitor.py", "nav.monitor", ":material/monitoring:", "monitor"),
     ("views/4_Compare.py", "nav.compare", ":material/compare:", "compare"),
     ("views/5_Knowledge.py", "nav.knowledge", ":material/library_books:", "knowledge"),
     ("views/6_Chat.py", "nav.chat", ":material/chat:", "chat"),
+    ("views/8_Serve.py", "nav.serve", ":material/api:", "serve"),
 ]
 
 
@@ -41,6 +44,11 @@ def home() -> None:
     cols[1].metric(tr("home.datasets"), len(datasets))
     live = sum(1 for r in runs if r.live)
     cols[2].metric(tr("home.runs"), len(runs), delta=tr("home.live", n=live) if live else None)
+    from ui.run_health import stalled_warning
+
+    for status in runs:
+        if status.status == "running":
+            stalled_warning(status, "home")
 
     quick_start({slug: path for path, _, _, slug in PAGES})
 
@@ -79,6 +87,7 @@ def home() -> None:
 def main() -> None:
     st.set_page_config(page_title="Fine-tuning workbench", page_icon=":material/tune:", layout="wide")
     require_password()
+    start_sync_scheduler()   # knowledge bases that follow a folder sync on their schedule
     pages = [st.Page(home, title=tr("nav.home"), icon=":material/home:", default=True, url_path="home")]
     pages += [st.Page(path, title=tr(key), icon=icon, url_path=slug) for path, key, icon, slug in PAGES]
     st.navigation(pages).run()

@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from anywhere: python bench/<script>.py
 PAGES = ["Home.py", "views/1_Datasets.py", "views/2_Train.py", "views/3_Monitor.py", "views/4_Compare.py",
-         "views/5_Knowledge.py", "views/6_Chat.py"]
+         "views/5_Knowledge.py", "views/6_Chat.py", "views/7_Models.py", "views/8_Serve.py"]
 HEAVY = ("torch", "transformers", "faiss", "sentence_transformers", "peft", "trl", "deepspeed")
 
 PROBE = r"""

@@ -40,7 +40,8 @@ sys.path.insert(0, sys.argv[1])
 import torch, transformers, trl, peft
 from transformers import AutoModelForCausalLM
 from trl import SFTTrainer
-from core.models.loading import load_tokenizer, quantization_config
+from core.models.checks import load_tokenizer
+from core.models.loading import quantization_config
 from core.train.config import TrainConfig
 from core.train.worker import lora_config, sft_config
 sys.path.insert(0, os.path.join(sys.argv[1], "bench"))

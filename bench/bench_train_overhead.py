@@ -81,7 +81,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     from core import workspace as ws
-    from core.models.loading import load_tokenizer
+    from core.models.checks import load_tokenizer
 
     home = workspace("overhead")
     path = build_model(home, "demo-tiny")

@@ -48,7 +48,7 @@ def main() -> None:
     args = parser.parse_args()
     import torch
 
-    from core.models.loading import load_tokenizer
+    from core.models.checks import load_tokenizer
 
     home = workspace("packing")
     path = build_model(home, "bench-106m", **BIG)

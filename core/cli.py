@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "core.chat.commands",  # chat + compare
     "core.eval.commands",
     "core.rag.commands",
+    "core.serve.commands",
 )
 
 

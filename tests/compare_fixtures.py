@@ -38,13 +38,13 @@ def trained_workspace(tmp_path_factory) -> TrainedWorkspace:
         from core.data.assistant import AssistantSpec, save_assistant_dataset
         from core.models.demo import build_demo_model, ensure_demo_model
         from core.train import launcher
-        from core.train.config import TrainConfig
+        from core.train.presets import from_preset
 
         model_path = ensure_demo_model()
         other = build_demo_model(home / "models" / "other-tiny", hidden_size=64, intermediate_size=128)
         save_assistant_dataset(AssistantSpec(name="小智", author="张三", n=200), "assistant")
-        config = TrainConfig.from_preset("cpu-demo", model="demo-tiny", dataset="assistant", max_steps=20,
-                                         save_steps=10, eval_ratio=0.1, logging_steps=5)
+        config = from_preset("cpu-demo", model="demo-tiny", dataset="assistant", max_steps=20,
+                             save_steps=10, eval_ratio=0.1, logging_steps=5)
         status = launcher.launch_run(config)
         final = launcher.wait_for(status.run_id, timeout=300, poll=0.5)
         assert final.status == "completed", (final.status, final.error)

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PEER_DATA = ROOT.parent / "shared" / "datasets" / "peer"
+# The peer demo files sit beside the checkout; PEER_DATA points elsewhere (e.g. a git worktree).
+PEER_DATA = Path(os.environ.get("PEER_DATA") or ROOT.parent / "shared" / "datasets" / "peer")
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

@@ -14,7 +14,7 @@ import pytest
 from tests.browser import ROOT, browser_available, skip_reason, chrome, page_problems, streamlit_server, wait_rendered
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not browser_available(), reason=skip_reason())]
-SLUGS = ["datasets", "", "train", "monitor", "compare", "knowledge", "chat"]  # a direct link to a page first: what a bookmark does
+SLUGS = ["datasets", "", "models", "train", "monitor", "compare", "knowledge", "chat", "serve"]  # a direct link to a page first: what a bookmark does
 
 
 def cli(home: Path, *args: str) -> dict:

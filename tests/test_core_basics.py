@@ -15,7 +15,8 @@ from core.data import store
 from core.data.assistant import MAX_ROWS, AssistantSpec, generate_assistant_rows, save_assistant_dataset
 from core.errors import UserError
 from core.train import runs
-from core.train.config import PRESETS, TrainConfig
+from core.train.config import TrainConfig
+from core.train.presets import BUILTIN_PRESETS, from_preset
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -95,9 +96,9 @@ def test_train_config_field_errors():
     assert {"learning_rate", "max_length", "lora_r"} <= set(errs)
     with pytest.raises(UserError):
         bad.validate()
-    for name in PRESETS:
-        TrainConfig.from_preset(name, model="m", dataset="d").validate()
-    xtuner = PRESETS["xtuner-qlora"]["config"]
+    for name in BUILTIN_PRESETS:
+        from_preset(name, model="m", dataset="d").validate()
+    xtuner = BUILTIN_PRESETS["xtuner-qlora"]
     assert (xtuner.lora_r, xtuner.lora_alpha, xtuner.learning_rate, xtuner.batch_size, xtuner.grad_accum,
             xtuner.max_length, xtuner.save_total_limit) == (64, 16, 2e-4, 1, 16, 1024, 3)
 
@@ -196,3 +197,40 @@ def test_train_field_errors_speak_chinese(workbench_home):
     errs = check_launchable(TrainConfig(model="m", dataset="missing", learning_rate=0), "zh")
     assert errs["learning_rate"] == "学习率必须大于 0（且不超过 1）。"
     assert "找不到数据集" in errs["dataset"]
+
+
+def test_loss_weight_zero_turn_contributes_no_loss(tiny_model_path, tmp_path):
+    """A v1 row's weight-0 reply gets label -100 in the trainer's own dataset, so it adds no loss."""
+    import torch
+    from datasets import Dataset
+    from transformers import AutoModelForCausalLM
+    from trl import SFTConfig, SFTTrainer
+
+    from core.models.checks import load_tokenizer
+    from core.train.tokenize import tokenize_row
+
+    tok = load_tokenizer(tiny_model_path)
+    messages = [{"role": "user", "content": "Q1"}, {"role": "assistant", "content": "first reply"},
+                {"role": "user", "content": "Q2"}, {"role": "assistant", "content": "second reply"}]
+    weighted = [dict(m, loss_weight=0) if m["content"] == "first reply" else m for m in messages]
+    full, skipped = tokenize_row(tok, {"messages": messages}), tokenize_row(tok, {"messages": weighted})
+    assert full["input_ids"] == skipped["input_ids"]
+    dropped = [i for i, a, b in zip(full["input_ids"], full["assistant_masks"], skipped["assistant_masks"]) if a and not b]
+    assert "first reply" in tok.decode(dropped) and "second" not in tok.decode(dropped)
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_path, dtype=torch.float32)
+    args = SFTConfig(output_dir=str(tmp_path), use_cpu=True, report_to=[], max_length=256)
+    trainer = SFTTrainer(model=model, args=args, processing_class=tok,
+                         train_dataset=Dataset.from_list([full, skipped]))
+    labels = [trainer.train_dataset[i]["labels"] for i in range(2)]
+    learnt = [[t for t in row if t != -100] for row in labels]
+    assert tok.decode(learnt[1]) in tok.decode(learnt[0]) and "first reply" not in tok.decode(learnt[1])
+    # The loss of the weighted row is exactly the loss over the second reply alone.
+    ids = torch.tensor([skipped["input_ids"]])
+    with torch.no_grad():
+        logits = model(ids).logits[0, :-1]
+    target = torch.tensor(labels[1][1:])
+    per_token = torch.nn.functional.cross_entropy(logits, target.clamp(min=0), reduction="none")
+    second_only = per_token[target != -100].mean()
+    loss = model(ids, labels=torch.tensor([labels[1]])).loss
+    assert torch.allclose(loss, second_only) and (target != -100).sum() < (torch.tensor(labels[0][1:]) != -100).sum()

@@ -31,12 +31,14 @@ def test_import_list_stats_split_mix_export_rename_delete(workbench_home, capsys
 
     code, out = run(capsys, "data", "import", str(src), "--name", "pairs", "--json")
     assert code == 0 and out["dataset"] == "pairs" and out["rows"] == 2 and len(out["bad_rows"]) == 2
+    assert out["kind"] == "sft"
 
     code, out = run(capsys, "data", "import", str(src), "--name", "pairs", "--json")
     assert code == 2  # exists, no --overwrite: a user error
 
     code, out = run(capsys, "data", "list", "--json")
     assert [d["name"] for d in out["datasets"]] == ["pairs"] and out["datasets"][0]["rows"] == 2
+    assert out["datasets"][0]["kind"] == "sft"
 
     code, out = run(capsys, "data", "stats", "pairs", "--model", str(tiny_model_path), "--max-length", "8", "--json")
     assert code == 0 and out["rows"] == 2 and out["tokens"]["over"] == 2 and "lengths" not in out
@@ -67,6 +69,15 @@ def test_import_peer_identity_with_fill(workbench_home, capsys, peer_data):
                     "--fill", "name=Aria", "--fill", "author=Lab", "--json")
     assert code == 0 and out["rows"] == 91 and out["bad_rows"] == []
     assert "{{" not in json.dumps(store.load_rows("identity"))
+
+
+def test_import_peer_preference_and_kto_kinds(workbench_home, capsys, peer_data):
+    code, out = run(capsys, "data", "import", str(peer_data / "dpo_en_demo.json"), "--name", "dpo", "--json")
+    assert code == 0 and out["kind"] == "preference" and out["rows"] == 300
+    code, out = run(capsys, "data", "import", str(peer_data / "kto_en_demo.json"), "--name", "kto", "--json")
+    assert code == 0 and out["kind"] == "kto" and out["rows"] == 300
+    code, out = run(capsys, "data", "list", "--json")
+    assert {d["name"]: d["kind"] for d in out["datasets"]} == {"dpo": "preference", "kto": "kto"}
 
 
 def test_module_entry_point_prints_one_json_object(workbench_home, tmp_path):

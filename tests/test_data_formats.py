@@ -7,7 +7,7 @@ import pytest
 
 from core.data import formats
 from core.data.formats import Mapping, RowError
-from core.data.importer import ImportOptions, analyze_path
+from core.data.importer import ImportOptions, analyze_bytes, analyze_path
 from core.errors import UserError
 
 
@@ -83,11 +83,91 @@ def test_moss_text_and_moss003_chat():
     assert [m["content"] for m in row["messages"]] == ["sys", "a", "A", "b", "B"]
 
 
-def test_preference_data_is_refused():
-    with pytest.raises(UserError, match="preference"):
-        formats.detect_format([{"instruction": "q", "chosen": "a", "rejected": "b"}])
-    with pytest.raises(UserError):
-        Mapping.from_dataset_info({"file_name": "x.json", "ranking": True})
+def test_preference_and_kto_shapes_are_detected():
+    m = formats.detect_format([{"instruction": "q", "chosen": "a", "rejected": "b"}])
+    assert (m.format, m.kind, m.columns["chosen"]) == ("alpaca", "preference", "chosen")
+    ranking = Mapping.from_dataset_info({"file_name": "x.json", "formatting": "sharegpt", "ranking": True,
+                                         "columns": {"messages": "conversations"}})
+    assert ranking.kind == "preference" and ranking.columns["rejected"] == "rejected"
+    kto = Mapping.from_dataset_info({"file_name": "k.json", "formatting": "sharegpt",
+                                     "columns": {"messages": "messages", "kto_tag": "label"},
+                                     "tags": {"role_tag": "role", "content_tag": "content",
+                                              "user_tag": "user", "assistant_tag": "assistant"}})
+    assert kto.kind == "kto"
+    row, _ = formats.convert({"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}],
+                              "label": "false"}, kto)
+    assert row["label"] is False and formats.row_kind(row) == "kto"
+    with pytest.raises(RowError) as info:
+        formats.convert({"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}],
+                         "label": "maybe"}, kto)
+    assert info.value.code == "bad_label"
+
+
+@pytest.mark.parametrize("record, prompt, chosen, rejected", [
+    # TRL standard (text) and conversational
+    ({"prompt": "2+2?", "chosen": "4", "rejected": "5"}, [("user", "2+2?")], "4", "5"),
+    ({"prompt": [{"role": "user", "content": "hi"}], "chosen": [{"role": "assistant", "content": "hello"}],
+      "rejected": [{"role": "assistant", "content": "go away"}]}, [("user", "hi")], "hello", "go away"),
+    # TRL implicit prompt: the shared start of both conversations
+    ({"chosen": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}],
+      "rejected": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "b"}]}, [("user", "q")], "a", "b"),
+    # Alpaca with chosen/rejected and history
+    ({"instruction": "x", "input": "y", "chosen": "a", "rejected": "b", "history": [["h1", "h2"]]},
+     [("user", "h1"), ("assistant", "h2"), ("user", "x\ny")], "a", "b"),
+    # LLaMA-Factory v1 chosen_messages / rejected_messages with content parts
+    ({"chosen_messages": [{"role": "user", "content": [{"type": "text", "value": "q"}], "loss_weight": 0.0},
+                          {"role": "assistant", "content": [{"type": "text", "value": "good"}], "loss_weight": 1.0}],
+      "rejected_messages": [{"role": "user", "content": [{"type": "text", "value": "q"}], "loss_weight": 0.0},
+                            {"role": "assistant", "content": [{"type": "text", "value": "bad"}], "loss_weight": 1.0}]},
+     [("user", "q")], "good", "bad"),
+])
+def test_preference_rows(record, prompt, chosen, rejected):
+    report = analyze_bytes(json.dumps([record]).encode(), "p.json")
+    assert report.kind == "preference" and not report.bad_rows
+    row = report.rows[0]
+    assert [(m["role"], m["content"]) for m in row["messages"][:-1]] == prompt
+    assert row["messages"][-1] == {"role": "assistant", "content": chosen}
+    assert row["rejected"] == {"role": "assistant", "content": rejected}
+
+
+def test_bad_preference_and_kto_rows_are_reported_per_line():
+    recs = [{"prompt": "q", "chosen": "same", "rejected": "same"},
+            {"prompt": "q", "chosen": "a", "rejected": ""},
+            {"prompt": "q", "chosen": "a", "rejected": "b"}]
+    report = analyze_bytes("\n".join(json.dumps(r) for r in recs).encode(), "p.jsonl")
+    assert report.good == 1 and [(b.line, b.code) for b in report.bad_rows] == [(1, "same_pair"), (2, "empty_assistant")]
+    kto = [{"prompt": "q", "completion": "a", "label": True}, {"prompt": "q2", "completion": "b", "label": True}]
+    report = analyze_bytes(json.dumps(kto).encode(), "k.json")
+    assert report.kind == "kto" and report.good == 2
+    assert {"code": "kto_one_label", "label": "true"} in report.notes
+
+
+def test_v1_format_content_parts_and_loss_weight():
+    rec = {"messages": [
+        {"role": "system", "content": [{"type": "text", "value": "sys"}], "loss_weight": 0.0},
+        {"role": "user", "content": [{"type": "text", "value": "u1"}], "loss_weight": 0.0},
+        {"role": "assistant", "content": [{"type": "text", "value": "a1"}], "loss_weight": 0.0},
+        {"role": "user", "content": [{"type": "text", "value": "u2"}, {"type": "image_url", "value": "x.jpg"}]},
+        {"role": "assistant", "content": [{"type": "text", "value": "a2"}], "loss_weight": 1.0}]}
+    report = analyze_bytes(json.dumps([rec, {"messages": rec["messages"][:3]}]).encode(), "v1.json")
+    assert report.kind == "sft" and report.good == 1
+    assert report.rows[0]["messages"] == [
+        {"role": "system", "content": "sys"}, {"role": "user", "content": "u1"},
+        {"role": "assistant", "content": "a1", "loss_weight": 0}, {"role": "user", "content": "u2"},
+        {"role": "assistant", "content": "a2"}]
+    assert [b.code for b in report.bad_rows] == ["nothing_to_learn"]
+    assert {"code": "loss_weight_zero", "count": 1} in report.notes
+
+
+def test_preference_rows_export_back():
+    row = {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}],
+           "rejected": {"role": "assistant", "content": "b"}}
+    assert formats.to_sharegpt(row) == {"conversations": [{"from": "human", "value": "q"}],
+                                        "chosen": {"from": "gpt", "value": "a"},
+                                        "rejected": {"from": "gpt", "value": "b"}}
+    assert formats.to_alpaca(row) == {"instruction": "q", "input": "", "chosen": "a", "rejected": "b"}
+    back = analyze_bytes(json.dumps([formats.to_sharegpt(row)]).encode(), "x.json").rows[0]
+    assert back == row
 
 
 def test_dataset_info_entry_mapping():
@@ -150,6 +230,15 @@ def test_peer_glaive_toolcall(peer_data):
     assert call["role"] == "assistant" and "name" in json.loads(call["content"])
 
 
+def test_peer_dpo_and_kto_demo_files(peer_data):
+    dpo = analyze_path(peer_data / "dpo_en_demo.json")
+    assert (dpo.kind, dpo.good, dpo.bad_rows) == ("preference", 300, [])
+    assert all(r["messages"][-1]["role"] == "assistant" and r["rejected"]["content"] for r in dpo.rows)
+    kto = analyze_path(peer_data / "kto_en_demo.json")
+    assert (kto.kind, kto.good, kto.bad_rows) == ("kto", 300, [])
+    assert sum(r["label"] for r in kto.rows) == 150
+
+
 def test_peer_wiki_text(peer_data):
     report = analyze_path(peer_data / "wiki_demo.txt")
-    assert report.kind == "text" and report.good == 30
+    assert report.kind == "pt" and report.good == 30

@@ -63,7 +63,7 @@ def test_meta_records_kind_format_and_bad_rows(workbench_home):
     report = analyze_bytes(b"one\ntwo\n", "t.txt")
     info = save_import(report, "txt")
     meta = store.read_meta("txt")
-    assert meta.extra["kind"] == "text" and meta.extra["format"] == "text" and info.rows == 2
+    assert meta.extra["kind"] == "pt" and meta.extra["format"] == "text" and info.rows == 2
 
 
 def test_multimodal_rows_keep_text_with_a_note():
@@ -75,11 +75,14 @@ def test_multimodal_rows_keep_text_with_a_note():
     assert any(n["code"] == "media_ignored" for n in report.notes)
 
 
-def test_preference_file_is_refused_with_what_it_is():
+def test_preference_file_is_imported_with_its_kind(workbench_home):
     rec = {"conversations": [{"from": "human", "value": "q"}], "chosen": {"from": "gpt", "value": "a"},
            "rejected": {"from": "gpt", "value": "b"}}
-    with pytest.raises(UserError, match="preference data"):
-        analyze_bytes((json.dumps(rec) + "\n").encode(), "dpo.jsonl")
+    report = analyze_bytes((json.dumps(rec) + "\n").encode(), "dpo.jsonl")
+    info = save_import(report, "pairs")
+    assert store.dataset_kind(info) == "preference" and report.summary()["kind"] == "preference"
+    legacy = store.save_dataset("old", [{"text": "t"}], source="t", extra={"kind": "text"})
+    assert store.dataset_kind(legacy) == "pt"
 
 
 def test_forced_format_and_custom_mapping():

@@ -76,6 +76,10 @@ def test_mix_repeat_and_weights():
     assert report[0]["taken"] == 50 and len(rows) == 100
     with pytest.raises(UserError):
         shape.mix_rows([(shape.MixSource("id"), small), (shape.MixSource("t"), [{"text": "x"}])])
+    pair = dict(small[0], rejected={"role": "assistant", "content": "no"})
+    with pytest.raises(UserError) as info:
+        shape.mix_rows([(shape.MixSource("id"), small), (shape.MixSource("p"), [pair])])
+    assert info.value.key == "err.data.mix_kinds"
 
 
 def test_saved_dataset_split_mix_export(workbench_home):

@@ -70,3 +70,33 @@ def test_ema_is_debiased():
     assert metrics.ema([1.0, 3.0], 0.0) == [1.0, 3.0]
     smooth = metrics.ema([10.0, 0.0, 0.0, 0.0], 0.5)
     assert smooth[0] == 10.0 and smooth[1] < 10.0 and smooth == sorted(smooth, reverse=True)
+
+
+def test_sweep_overlay_ranking_and_reward_curves(workbench_home):
+    from core.train import sweeps
+
+    _run(workbench_home, "20260101-000010-s1", lr=1e-4)
+    _run(workbench_home, "20260101-000011-s2", lr=2e-4)
+    _run(workbench_home, "20260101-000012-other", lr=3e-4)
+    # the second run learnt more: lower final loss, ranked first
+    folder = workbench_home / "runs" / "20260101-000011-s2"
+    rows = workspace.read_jsonl(folder / runs.METRICS_FILE)
+    rows.append({"step": 21, "loss": 0.01, "eval_loss": 0.2, "rewards_margins": 2.5, "rewards_accuracy": 1.0,
+                 "rewards_chosen": 1.0, "rewards_rejected": -1.5})
+    rows.insert(0, {"step": 1, "rewards_margins": 0.0, "rewards_accuracy": 0.5, "rewards_chosen": 0.0,
+                    "rewards_rejected": 0.0})
+    workspace.atomic_write_jsonl(folder / runs.METRICS_FILE, rows)
+    workspace.atomic_write_json(sweeps.sweeps_dir() / "sweep-20260101-000000.json", {
+        "sweep_id": "sweep-20260101-000000", "grid": {"learning_rate": [1e-4, 2e-4]}, "created": 1.0,
+        "runs": [{"run_id": "20260101-000010-s1", "values": {"learning_rate": 1e-4}},
+                 {"run_id": "20260101-000011-s2", "values": {"learning_rate": 2e-4}}]})
+    at = AppTest.from_file(PAGE, default_timeout=30).run()
+    at.selectbox(key="monitor_sweep").set_value("sweep-20260101-000000").run()
+    assert not at.exception
+    assert at.multiselect(key="monitor_runs").value == ["20260101-000010-s1", "20260101-000011-s2"]
+    ranking = next(d.value for d in at.dataframe if "run" in d.value.columns)
+    assert list(ranking["run"]) == ["20260101-000011-s2", "20260101-000010-s1"]
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+    assert "Reward margin (chosen − rejected)" in titles and "Reward accuracy (chosen > rejected)" in titles
+    margin = json.loads(at.get("plotly_chart")[titles.index("Reward margin (chosen − rejected)")].proto.spec)
+    assert {t.get("name") for t in margin["data"]} == {"20260101-000011-s2"}

@@ -161,10 +161,15 @@ def test_ingest_reports_every_file_and_keeps_going(in_mixed):
     assert "Binary" in by_name["blob.txt"].error
     assert report.chunks == sum(f.chunks for f in report.files) == report.total_chunks
     assert by_name["gbk.txt"].encoding == "gb18030" and by_name["bom.txt"].encoding == "utf-8-sig"
-    # per-file progress: every file is read and finished, in order
-    done = [e for e in in_mixed["events"] if e.stage == "done"]
-    assert [e.file_index for e in done] == list(range(11)) and all(e.result for e in done)
-    assert any(e.stage == "embedding" for e in in_mixed["events"])
+    # progress: every file is read in order and finished once; the new chunks of all files are
+    # embedded in one pass, after which the files that went in are finished
+    events = in_mixed["events"]
+    assert [e.file_index for e in events if e.stage == "reading"] == list(range(11))
+    done = [e for e in events if e.stage == "done"]
+    assert sorted(e.file_index for e in done) == list(range(11)) and all(e.result for e in done)
+    embedding = [e for e in events if e.stage == "embedding"]
+    assert embedding[-1].done == embedding[-1].total == report.chunks
+    assert all(e.result.error is None for e in done[len(done) - 8:])   # the 8 good files end last
     as_json = report.to_dict()
     assert set(as_json) >= {"files", "chunks"} and set(as_json["files"][0]) >= {"path", "chunks", "error"}
 
@@ -180,10 +185,14 @@ def test_search_finds_the_right_document(in_mixed):
     kb = store.get_kb("mixed")
     hits = retrieval.search(kb, "Who is the harbour master?", k=3)
     assert hits[0].name == "page.html" and "Tomas Reyes" in hits[0].text
-    assert hits[0].score > hits[-1].score - 1e-6
+    dense = retrieval.search(kb, "Who is the harbour master?", k=3, mode="dense")
+    assert dense[0].score > dense[-1].score - 1e-6 and dense[0].name == "page.html"
     hits = retrieval.search(kb, "How long until the boiler needs service?", k=2)
     assert hits[0].name == "manual.docx"
-    assert retrieval.search(kb, "harbour master", k=5, threshold=0.99) == []
+    # the threshold is a minimum cosine; in hybrid mode a chunk sharing the query's words stays
+    assert retrieval.search(kb, "harbour master", k=5, threshold=0.99, mode="dense") == []
+    kept = retrieval.search(kb, "harbour master", k=5, threshold=0.99)
+    assert kept and all(h.lexical_rank is not None for h in kept) and kept[0].name == "page.html"
     with pytest.raises(UserError):
         retrieval.search(kb, "   ")
 

@@ -78,7 +78,9 @@ def test_knowledge_page_full_flow(workbench_home, tmp_path):
     assert not at.exception
     headers = [m.value for m in at.markdown if str(m.value).startswith("**#")]
     assert headers and "page.html" in headers[0] and "score" in headers[0]
-    assert "Tomas Reyes" in _texts(at.text)
+    passages = " ".join(h.proto.body for h in at.get("html"))
+    assert "Tomas Reyes" in passages and "<mark" in passages   # the matching sentence is marked
+    assert any("meaning #" in str(c.value) and "words #" in str(c.value) for c in at.caption)
 
     # delete a document: it disappears from the list and from search
     docs = _table(at, "Added")

@@ -15,7 +15,7 @@ import pytest
 from core.rag import retrieval, store
 
 QUESTIONS = Path(__file__).parent / "data" / "wiki_questions.jsonl"
-MIN_RECALL_AT_5 = 0.75  # measured 0.84 with all-MiniLM-L6-v2, 500/80 chunks (docs/BENCHMARKS.md)
+MIN_RECALL_AT_5 = 0.93  # hybrid (the default mode) measured 0.953; dense alone 0.837 (docs/BENCHMARKS.md)
 
 
 def load_questions() -> list[dict]:

@@ -7,7 +7,8 @@ import pytest
 
 from core.errors import UserError
 from core.train import presets, runs
-from core.train.config import PRESETS, TrainConfig
+from core.train.config import TrainConfig
+from core.train.presets import BUILTIN_PRESETS, from_preset
 
 
 def test_field_errors_name_the_fields():
@@ -22,13 +23,29 @@ def test_field_errors_name_the_fields():
 
 
 def test_builtin_presets():
-    xt = PRESETS["xtuner-qlora"]["config"]
+    xt = BUILTIN_PRESETS["xtuner-qlora"]
     assert (xt.lora_r, xt.lora_alpha, xt.lora_dropout, xt.learning_rate, xt.batch_size, xt.grad_accum,
             xt.max_length, xt.warmup_ratio, xt.lr_scheduler, xt.save_total_limit, xt.quantization) == \
         (64, 16, 0.1, 2e-4, 1, 16, 1024, 0.03, "cosine", 3, "4bit")
     assert 2 <= xt.epochs <= 3
-    demo = TrainConfig.from_preset("cpu-demo", model="demo-tiny", dataset="a")
+    demo = from_preset("cpu-demo", model="demo-tiny", dataset="a")
     assert demo.field_errors() == {} and demo.max_steps > 0
+    assert presets.DEFAULT_PRESET in BUILTIN_PRESETS
+    assert presets.preset_label("cpu-demo", "zh").startswith("CPU 演示") and presets.preset_label("mine") == "★ mine"
+
+
+def test_presets_are_copies_and_config_does_not_import_presets():
+    loaded = presets.load_preset("cpu-demo")
+    loaded.lora_r = 3
+    loaded.probe_prompts.append("who?")
+    again = presets.load_preset("cpu-demo")
+    assert again.lora_r == 64 and again.probe_prompts == [] and BUILTIN_PRESETS["cpu-demo"].lora_r == 64
+    import subprocess
+    import sys
+
+    code = "import sys, core.train.config; print('core.train.presets' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
 
 
 def test_devices_and_processes():
@@ -41,7 +58,7 @@ def test_devices_and_processes():
 def test_save_load_copy_presets(workbench_home):
     name = presets.save_preset("my-r16", TrainConfig(model="x", dataset="y", lora_r=16, packing=True))
     assert name in presets.list_presets()
-    loaded = TrainConfig.from_preset("my-r16", model="demo-tiny", dataset="d")
+    loaded = from_preset("my-r16", model="demo-tiny", dataset="d")
     assert loaded.lora_r == 16 and loaded.packing and loaded.model == "demo-tiny"
     saved = json.loads((presets.presets_dir() / "my-r16.json").read_text())
     assert "model" not in saved["config"] and "dataset" not in saved["config"]
@@ -50,7 +67,7 @@ def test_save_load_copy_presets(workbench_home):
     with pytest.raises(UserError):
         presets.save_preset("bad", TrainConfig(learning_rate=-1))
     with pytest.raises(UserError):
-        TrainConfig.from_preset("nope")
+        from_preset("nope")
     # copy from a run's config.json
     folder = workbench_home / "runs" / "r1"
     folder.mkdir(parents=True)
@@ -137,3 +154,37 @@ def test_deepspeed_choice_is_checked_before_launch(workbench_home, monkeypatch):
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "deepspeed" else real(name, *a))
     assert "requirements.txt" in launcher.check_launchable(two)["deepspeed"]
+
+
+def test_trackers_are_opt_in_and_checked(monkeypatch):
+    from core.train import trackers
+
+    assert trackers.report_to(TrainConfig()) == ["tensorboard"]  # nothing is sent by default
+    assert trackers.tracker_errors(TrainConfig()) == {}
+    monkeypatch.setattr(trackers, "installed", lambda name: False)
+    assert "pip install wandb" in str(trackers.tracker_errors(TrainConfig(trackers="wandb"))["trackers"])
+    assert "mlflow" in str(trackers.tracker_errors(TrainConfig(trackers="mlflow"))["trackers"])
+    monkeypatch.setattr(trackers, "installed", lambda name: True)
+    monkeypatch.delenv("SWANLAB_API_KEY", raising=False)
+    monkeypatch.delenv("SWANLAB_MODE", raising=False)
+    monkeypatch.setenv("HOME", "/nonexistent")
+    assert "swanlab login" in trackers.tracker_errors(TrainConfig(trackers="swanlab"))["trackers"].render("en")
+    monkeypatch.setenv("SWANLAB_MODE", "local")
+    cfg = TrainConfig(trackers="swanlab")
+    assert trackers.tracker_errors(cfg) == {} and trackers.report_to(cfg) == ["tensorboard", "swanlab"]
+
+
+def test_gpu_speed_plan_falls_back_and_says_so(monkeypatch):
+    import importlib.util
+
+    from core.train.gpu_speed import speed_plan
+
+    assert speed_plan(TrainConfig(packing=True), on_gpu=False).trainer_arguments() == {}  # off on CPU
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    plan = speed_plan(TrainConfig(packing=True), on_gpu=True)
+    assert plan.trainer_arguments() == {} and not plan.flash_attention
+    assert any("Liger kernels: not installed" in n for n in plan.notes) and any("SDPA" in n for n in plan.notes)
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: object())
+    plan = speed_plan(TrainConfig(packing=True), on_gpu=True)
+    assert plan.trainer_arguments() == {"use_liger_kernel": True} and plan.flash_attention
+    assert speed_plan(TrainConfig(gpu_kernels=False), on_gpu=True).trainer_arguments() == {}

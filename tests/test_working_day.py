@@ -59,7 +59,7 @@ def test_field_errors_follow_a_language_switch(open_home):
 
 
 def test_run_names_are_model_dataset_n(open_home):
-    from core.train.config import TrainConfig
+    from core.train.presets import from_preset
     from core.train.launcher import prepare_run
 
     from core.data.assistant import AssistantSpec, save_assistant_dataset
@@ -67,11 +67,11 @@ def test_run_names_are_model_dataset_n(open_home):
 
     ensure_demo_model()
     save_assistant_dataset(AssistantSpec(name="小智", author="张三", n=20), "assistant")
-    cfg = TrainConfig.from_preset("cpu-demo", model="demo-tiny", dataset="assistant")
+    cfg = from_preset("cpu-demo", model="demo-tiny", dataset="assistant")
     first, _ = prepare_run(cfg)
     time.sleep(1.1)  # folder ids carry the second
     second, _ = prepare_run(cfg)
-    mine, _ = prepare_run(TrainConfig.from_preset("cpu-demo", model="demo-tiny", dataset="assistant",
+    mine, _ = prepare_run(from_preset("cpu-demo", model="demo-tiny", dataset="assistant",
                                                   run_name="my run"))
     assert [runs.run_name(r) for r in (first, second, mine)] == [
         "demo-tiny-assistant-1", "demo-tiny-assistant-2", "my run"]

@@ -215,6 +215,11 @@ def model_and_data() -> bool:
         with c2:
             st.info(tr("train.no_datasets"))
             field_error("dataset")
+    from ui.train_extras import stage_fields
+
+    stage_fields()  # only the stages the chosen dataset fits; continue from run; trackers
+    for name in ("stage", "pref_beta", "init_adapter", "trackers"):
+        field_error(name)
     return bool(models)
 
 
@@ -223,8 +228,7 @@ def settings_form(devices: dict) -> None:
 
     c1, c2, c3 = st.columns([2, 2, 1])
     names = presets.list_presets()
-    labels = {n: train_config.PRESETS[n]["label"].get(lang(), n) if n in train_config.PRESETS else f"★ {n}"
-              for n in names}
+    labels = {n: presets.preset_label(n, lang()) for n in names}
     if st.session_state.get(K + "preset") not in names:
         st.session_state[K + "preset"] = names[0]
     field(c1, "selectbox", "preset", tr("train.preset"), options=names, format_func=labels.get,

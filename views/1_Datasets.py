@@ -445,7 +445,7 @@ def manage_tab(infos: list[store.DatasetInfo]) -> None:
         tr("datasets.col_name"): [i.name for i in infos],
         tr("datasets.col_rows"): [i.rows for i in infos],
         tr("datasets.col_tokens"): [i.tokens for i in infos],
-        tr("datasets.col_kind"): [i.extra.get("kind", "chat") for i in infos],
+        tr("datasets.col_kind"): [tr("datasets.kind." + store.dataset_kind(i)) for i in infos],
         tr("datasets.col_source"): [i.source for i in infos],
         tr("datasets.col_created"): [time.strftime("%Y-%m-%d %H:%M", time.localtime(i.created)) for i in infos],
     }), hide_index=True, width="stretch")

@@ -16,9 +16,10 @@ from core.train import config as train_config
 from core.train import runs
 from core.train.failures import localize as localize_failure
 from core.units import human_duration, human_size
-from ui import train_form
-from ui.run_labels import run_label
+from ui import train_extras, train_form
 from ui.common import flash, lang, message_text, page_start, show_flash, show_user_error, tr
+from ui.run_health import cost_line, price_form, stalled_warning
+from ui.run_labels import run_label
 from ui.state import KEEP
 
 RUN_KEY = train_form.RUN_KEY
@@ -43,6 +44,9 @@ def show_run(run_id: str) -> None:
     devices = tr("train.default_device") if s.devices == ["0"] else "GPU " + ",".join(s.devices)
     cols[3].metric(tr("train.devices"), devices + (f" × {s.processes}" if s.processes > 1 else ""))
     st.progress(s.progress, text=f"{s.progress:.0%}")
+    stalled_warning(s, "train")
+    cost_line(s)
+    train_extras.multinode_waiting(run_id, s)
     if s.status == "queued":
         st.info(tr("train.queued", reason=s.queue_reason or tr("train.queue_starting")))
     if s.parent:
@@ -55,6 +59,8 @@ def show_run(run_id: str) -> None:
         st.success(tr("train.completed_msg"))
     elif s.status == "stopped":
         st.info(tr("train.stopped_msg"))
+    if not s.live:
+        train_extras.copy_change_form(run_id)
 
     if s.live:
         if st.button(tr("train.stop"), key=f"train_stop_{run_id}", type="primary", disabled=s.status == "stopping"):
@@ -170,16 +176,21 @@ def main() -> None:
     st.divider()
     st.subheader(tr("train.new_run"))
     devices = cached_devices(st.session_state.get(train_form.K + "model"))
-    train_form.init_defaults(train_config.default_preset(bool(devices["gpus"])))
+    from core.train import presets
+
+    train_form.init_defaults(presets.default_preset(bool(devices["gpus"])))
     has_model = train_form.model_and_data()
     train_form.settings_form(devices)
+    train_extras.multinode_fields(train_form.config_from_widgets)
     memory_panel(train_form.config_from_widgets())
     train_form.other_errors()
     st.button(tr("train.launch"), key="train_launch", type="primary", on_click=train_form.on_launch,
               disabled=not has_model)
     show_flash()  # the result of Launch (or of a preset action) next to the button
     train_form.save_preset_row()
+    train_extras.sweep_form(train_form.config_from_widgets)
     st.caption(tr("train.cli_hint"))
+    price_form("train")
 
 
 try:

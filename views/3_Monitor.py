@@ -1,5 +1,7 @@
 """Monitor page: loss, eval loss, learning rate, grad norm, tokens/s and memory curves of one or
-more runs (overlaid, EMA-smoothed), the probe answers step by step, and the config diff.
+more runs (overlaid, EMA-smoothed), reward curves of DPO/ORPO/KTO runs, the probe answers step by
+step, and the config diff. A sweep can be picked to overlay its runs and rank them; a stalled run
+is flagged with a stop button, and the cost so far / at ETA shows when a price is set.
 
 Curves come from each run's metrics.jsonl; while a selected run is live the charts re-draw by
 themselves every 2 s (``st.fragment(run_every=...)``), nothing else on the page reruns.
@@ -11,20 +13,23 @@ from __future__ import annotations
 import streamlit as st
 
 from core.errors import UserError
-from core.train import metrics, runs
+from core.train import metrics, runs, sweeps
 from core.untrusted import inert_markdown
 from ui.common import page_start, show_user_error, tr
+from ui.run_health import cost_line, price_form, stalled_warning
 from ui.run_labels import run_label
 from ui.state import KEEP
 
 RUNS_KEY = "monitor_runs"
 EMA_KEY = "monitor_ema"
 PROBE_RUN_KEY = "monitor_probe_run"
+SWEEP_KEY = "monitor_sweep"
 REFRESH_SECONDS = 2
 COLORS = ["#3b6ea5", "#d9534f", "#5cb85c", "#f0ad4e", "#9b59b6", "#17a2b8", "#795548", "#e83e8c"]
 LEGEND = dict(orientation="h", yanchor="bottom", y=1.02, xanchor="right", x=1)  # above the plot, clear of axis titles
 LEGEND_CHARS = 24
-CHART_KEYS = ("loss", "eval_loss", "lr", "grad_norm", "tokens_per_s", "gpu_mem")
+CHART_KEYS = ("loss", "eval_loss", "rewards_margins", "rewards_accuracy", "rewards_chosen", "rewards_rejected",
+              "lr", "grad_norm", "tokens_per_s", "gpu_mem")
 
 
 def short_name(run_id: str) -> str:
@@ -78,6 +83,9 @@ def status_line(statuses: dict[str, runs.RunStatus]) -> None:
         total = f"/{s.total_steps}" if s.total_steps else ""
         parts.append(f"**{runs.run_name(run_id)}**: {tr('train.state.' + s.status)} · {tr('monitor.step')} {s.step}{total}")
     st.markdown("  \n".join(parts))
+    for s in statuses.values():
+        stalled_warning(s, "monitor")
+        cost_line(s)
 
 
 def charts(selected: list[str], smoothing: float) -> None:
@@ -117,6 +125,7 @@ def main() -> None:
         st.session_state[RUNS_KEY] = runs.live_first(statuses)[:1]
     else:
         st.session_state[RUNS_KEY] = [r for r in st.session_state[RUNS_KEY] if r in run_ids]
+    sweep_pick(run_ids)
     c1, c2 = st.columns([3, 1])
     selected = c1.multiselect(tr("monitor.runs"), run_ids, key=RUNS_KEY, persist_state=KEEP,
                               format_func=run_label)
@@ -136,6 +145,8 @@ def main() -> None:
     if live:
         st.caption(tr("monitor.live", s=REFRESH_SECONDS))
 
+    if st.session_state.get(SWEEP_KEY):
+        sweep_ranking(st.session_state[SWEEP_KEY])
     if len(selected) > 1:
         st.markdown(f"#### {tr('monitor.config_diff')}")
         diff = metrics.config_diff(selected)
@@ -149,6 +160,32 @@ def main() -> None:
         else:
             st.caption(tr("monitor.same_config"))
     st.caption(tr("monitor.tensorboard", path=str(runs.run_dir(selected[0]) / runs.TENSORBOARD_DIR)))
+    price_form("monitor")
+
+
+def on_sweep_change() -> None:
+    sweep_id = st.session_state.get(SWEEP_KEY)
+    if sweep_id:
+        st.session_state[RUNS_KEY] = [r["run_id"] for r in sweeps.read_sweep(sweep_id)["runs"]]
+
+
+def sweep_pick(run_ids: list[str]) -> None:
+    """Pick a sweep: its runs become the overlaid selection."""
+    known = {r["sweep_id"]: r for r in sweeps.list_sweeps()}
+    if not known:
+        return
+    st.selectbox(tr("sweep.pick"), [""] + list(known), key=SWEEP_KEY, on_change=on_sweep_change, persist_state=KEEP,
+                 format_func=lambda s: tr("sweep.label", sweep=s, n=len(known[s]["runs"])) if s else tr("sweep.none"))
+
+
+def sweep_ranking(sweep_id: str) -> None:
+    st.markdown(f"#### {tr('sweep.ranking')}")
+    rows = sweeps.rank_sweep(sweep_id)
+    st.dataframe([{"#": i + 1, tr("sweep.col_run"): r["run_id"], **{k: str(v) for k, v in r["values"].items()},
+                   tr("sweep.col_state"): tr("train.state." + r["status"]), tr("sweep.col_step"): r["step"],
+                   tr("sweep.col_final_loss"): r["final_loss"], tr("sweep.col_best_eval"): r["best_eval_loss"]}
+                  for i, r in enumerate(rows)],
+                 hide_index=True, width="stretch", key="monitor_sweep_ranking")
 
 
 try:

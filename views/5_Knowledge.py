@@ -14,15 +14,18 @@ from pathlib import Path
 import streamlit as st
 
 from core.errors import UserError
+from core.untrusted import inert_markdown
 from core.rag import chunking, loaders, store
 from core.rag.store import INDEX_CHOICES, IngestProgress, SourceFile
-from ui.common import flash, show_flash, page_start, show_user_error, tr
+from ui.common import flash, lang, show_flash, page_start, show_user_error, tr
 
 # Session-state keys (widget keys are prefixed "kb_" and unique on this page).
 SELECTED = "kb_selected"
 SELECT_NEXT = "kb_select_next"    # a base to select on the next run (set after create/delete)
 LAST_REPORT = "kb_last_report"    # (kb name, IngestReport.to_dict())
 SEARCH_RESULT = "kb_search_result"
+TEST_RESULT = "kb_test_result"     # (kb name, retrieval.evaluate(...))
+SYNC_RESULT = "kb_sync_result"     # (kb name, SyncReport.to_dict())
 
 
 def _human_bytes(n: int) -> str:
@@ -41,6 +44,7 @@ def create_form(expanded: bool) -> None:
             name = st.text_input(tr("knowledge.name"), key="kb_new_name", help=tr("knowledge.name_help"))
             embedder = st.text_input(tr("knowledge.embedder"), key="kb_new_embedder",
                                      placeholder="all-MiniLM-L6-v2", help=tr("knowledge.embedder_help"))
+            st.caption(tr("knowledge.embedder_note"))
             c1, c2, c3 = st.columns(3)
             size = c1.number_input(tr("knowledge.chunk_size"), chunking.MIN_CHUNK_SIZE, 4000,
                                    chunking.DEFAULT_CHUNK_SIZE, step=50, key="kb_new_size")
@@ -106,11 +110,9 @@ def add_tab(name: str) -> None:
                 if ev.stage == "reading":
                     status.caption(tr("knowledge.progress_reading", i=i, n=n, path=ev.path))
                     bar.progress(ev.file_index / n)
-                elif ev.stage == "embedding":
-                    status.caption(tr("knowledge.progress_embedding", i=i, n=n, path=ev.path,
-                                      done=ev.done, total=ev.total))
-                    part = ev.done / ev.total if ev.total else 0.0
-                    bar.progress(min(1.0, (ev.file_index + part) / n))
+                elif ev.stage == "embedding":   # one pass over the chunks of every file
+                    status.caption(tr("knowledge.progress_embedding_all", done=ev.done, total=ev.total))
+                    bar.progress(ev.done / ev.total if ev.total else 0.0)
                 elif ev.result is not None:
                     r = ev.result
                     line = f"{r.path}: {r.chunks} {tr('knowledge.col_chunks').lower()}" if not r.error \
@@ -227,17 +229,22 @@ def search_tab(name: str, info: store.KbInfo) -> None:
         return
     with st.form("kb_search_form"):
         query = st.text_input(tr("knowledge.query"), key="kb_query", placeholder=tr("knowledge.query_placeholder"))
+        from ui.rag_panel import mode_picker
+
+        mode = mode_picker("kb_mode")
         c1, c2, c3 = st.columns(3)
         k = c1.slider(tr("rag.top_k"), 1, 20, retrieval.DEFAULT_K, key="kb_k")
         threshold = c2.slider(tr("rag.threshold"), 0.0, 1.0, 0.0, step=0.05, key="kb_threshold",
                               help=tr("rag.threshold_help"))
         neighbors = c3.number_input(tr("rag.neighbors"), 0, 5, 0, key="kb_neighbors", help=tr("rag.neighbors_help"))
+        reranker = st.text_input(tr("rag.reranker"), key="kb_reranker", help=tr("rag.reranker_help"))
         submitted = st.form_submit_button(tr("knowledge.search"), type="primary")
     if submitted:
         try:
             kb = store.get_kb(name)
             started = time.perf_counter()
-            hits = retrieval.search(kb, query, k=int(k), threshold=float(threshold), neighbors=int(neighbors))
+            hits = retrieval.search(kb, query, k=int(k), threshold=float(threshold), neighbors=int(neighbors),
+                                    mode=mode, reranker=reranker.strip() or None)
             ms = (time.perf_counter() - started) * 1000
         except UserError as err:
             show_user_error(err)
@@ -250,14 +257,105 @@ def search_tab(name: str, info: store.KbInfo) -> None:
     if not hits:
         st.warning(tr("knowledge.no_hits"))
         return
+    from ui.rag_panel import rank_caption, show_passage
+
     st.caption(tr("knowledge.search_time", n=len(hits), ms=ms))
-    for rank, hit in enumerate(hits, 1):
+    for rank, data in enumerate(hits, 1):
+        hit = retrieval.Hit.from_dict(data)
         with st.container(border=True):
-            st.markdown("**" + tr("knowledge.hit_header", rank=rank, score=hit["score"],
-                                  name=hit["name"] or hit["source"], chunk=hit["chunk"]) + "**")
-            if hit["last"] > hit["first"]:
-                st.caption(tr("knowledge.hit_span", first=hit["first"], last=hit["last"]))
-            st.text(hit["text"])
+            st.markdown("**" + tr("knowledge.hit_header", rank=rank, score=hit.score,
+                                  name=inert_markdown(hit.name or hit.source), chunk=hit.chunk) + "**")
+            st.caption(rank_caption(hit))
+            if hit.last > hit.first:
+                st.caption(tr("knowledge.hit_span", first=hit.first, last=hit.last))
+            show_passage(hit.text, hit.query)
+
+
+# ----------------------------------------------------------------------------- retrieval test
+
+def test_tab(name: str, info: store.KbInfo) -> None:
+    from core.rag import retrieval
+
+    if not info.chunks:
+        st.info(tr("knowledge.empty_kb"))
+        return
+    st.caption(tr("knowledge.test_hint"))
+    with st.form("kb_test_form"):
+        cases_text = st.text_area(tr("knowledge.test_cases"), key="kb_test_cases", height=160,
+                                  placeholder=tr("knowledge.test_placeholder"))
+        k = st.slider(tr("rag.top_k"), 1, 20, retrieval.DEFAULT_K, key="kb_test_k")
+        submitted = st.form_submit_button(tr("knowledge.test_run"), type="primary")
+    if submitted:
+        try:
+            cases = retrieval.parse_test_cases(cases_text)
+            with st.spinner(tr("knowledge.test_running", n=len(cases))):
+                result = retrieval.evaluate(store.get_kb(name), cases, k=int(k))
+        except UserError as err:
+            show_user_error(err)
+            return
+        st.session_state[TEST_RESULT] = (name, result)
+    last = st.session_state.get(TEST_RESULT)
+    if not last or last[0] != name:
+        return
+    result = last[1]
+    cols = st.columns(len(result["recall"]))
+    for col, (mode, recall) in zip(cols, result["recall"].items()):
+        col.metric(tr("knowledge.test_recall", mode=tr(f"rag.mode_{mode}"), k=result["k"]), f"{recall:.0%}")
+    st.dataframe([{tr("knowledge.query"): c["question"], tr("knowledge.test_expected"): c["expected"],
+                   **{tr(f"rag.mode_{m}"): c[m] or "–" for m in result["recall"]}} for c in result["cases"]],
+                 hide_index=True, width="stretch", key="kb_test_table")
+
+
+# ----------------------------------------------------------------------------- folder sync
+
+def sync_tab(name: str) -> None:
+    from core.rag import sync
+
+    settings = sync.sync_settings(name)
+    st.caption(tr("knowledge.sync_hint"))
+    c1, c2 = st.columns([3, 1])
+    folder = c1.text_input(tr("knowledge.sync_folder"), value=settings.get("folder", ""), key=f"kb_sync_folder_{name}",
+                           placeholder="/data/docs")
+    every = c2.number_input(tr("knowledge.sync_every"), 0, sync.MAX_EVERY_MINUTES,
+                            int(settings.get("every_minutes") or 0), key=f"kb_sync_every_{name}",
+                            help=tr("knowledge.sync_every_help"))
+    b1, b2 = st.columns(2)
+    if b1.button(tr("knowledge.sync_now"), key="kb_sync_now", type="primary"):
+        bar = st.progress(0.0)
+
+        def on_progress(ev: IngestProgress) -> None:
+            if ev.stage == "embedding":
+                bar.progress(ev.done / ev.total if ev.total else 0.0)
+
+        try:
+            report = sync.sync_folder(name, folder.strip() or None, progress=on_progress)
+        except UserError as err:
+            show_user_error(err)
+            return
+        st.session_state[SYNC_RESULT] = (name, report.to_dict())
+        st.rerun()   # the counts above change
+    if b2.button(tr("knowledge.sync_save"), key="kb_sync_save"):
+        try:
+            sync.set_schedule(name, folder.strip(), int(every))
+        except UserError as err:
+            show_user_error(err)
+            return
+        st.success(tr("knowledge.sync_saved", minutes=int(every)) if every else tr("knowledge.sync_saved_off"))
+    last = st.session_state.get(SYNC_RESULT)
+    report = last[1] if last and last[0] == name else settings.get("last_report")
+    if not report:
+        return
+    if report.get("error"):
+        st.warning(report["error"])
+        return
+    st.success(tr("knowledge.sync_summary", added=len(report["added"]), updated=len(report["updated"]),
+                  removed=len(report["removed"]), unchanged=report["unchanged"], chunks=report["chunks"]))
+    rows = ([{tr("knowledge.col_file"): p, tr("knowledge.col_status"): tr("knowledge.sync_added")} for p in report["added"]]
+            + [{tr("knowledge.col_file"): p, tr("knowledge.col_status"): tr("knowledge.sync_updated")} for p in report["updated"]]
+            + [{tr("knowledge.col_file"): p, tr("knowledge.col_status"): tr("knowledge.sync_removed")} for p in report["removed"]]
+            + [{tr("knowledge.col_file"): f["path"], tr("knowledge.col_status"): f["error"]} for f in report["failed"]])
+    if rows:
+        st.dataframe(rows, hide_index=True, width="stretch", key="kb_sync_table")
 
 
 # ----------------------------------------------------------------------------- page
@@ -288,8 +386,15 @@ def main() -> None:
     create_form(expanded=False)
     info = infos[name]
     overview(info)
-    add, preview, docs, search = st.tabs([tr("knowledge.tab_add"), tr("knowledge.tab_preview"),
-                                          tr("knowledge.tab_docs"), tr("knowledge.tab_search")])
+    try:
+        kb = store.get_kb(name)
+        while kb.notes:   # e.g. the lexical index was just built for an older base: say it once
+            st.info(kb.notes.pop(0).render(lang()))
+    except UserError as err:
+        show_user_error(err)
+    add, preview, docs, search, test, follow = st.tabs([
+        tr("knowledge.tab_add"), tr("knowledge.tab_preview"), tr("knowledge.tab_docs"), tr("knowledge.tab_search"),
+        tr("knowledge.tab_test"), tr("knowledge.tab_sync")])
     try:
         with add:
             add_tab(name)
@@ -299,6 +404,10 @@ def main() -> None:
             docs_tab(name, info)
         with search:
             search_tab(name, info)
+        with test:
+            test_tab(name, info)
+        with follow:
+            sync_tab(name)
     except UserError as err:
         show_user_error(err)
     with st.sidebar:

@@ -211,6 +211,39 @@ def stream_panes(panes: list[tuple[str, str | None]], columns, lm, settings, rag
             show_sources(hits)
 
 
+def server_target() -> tuple[str, str] | None:
+    """A running server's model to talk to instead of a local one (Serve page), or None."""
+    from core.serve.server import running_targets
+
+    targets = running_targets()
+    if not targets:
+        return None
+    options = [None] + targets
+    return st.sidebar.selectbox(tr("serve.chat_target"), options, key="chat_server_target",
+                                persist_state=KEEP, format_func=lambda t: "—" if t is None else f"{t[1]} @ {t[0]}")
+
+
+def chat_with_server(target: tuple[str, str], settings) -> None:
+    from core.serve.server import stream_api_reply
+
+    history = pane_history("single")
+    show_history(history)
+    prompt = st.chat_input(tr("chat.input"), key="chat_input")
+    if not prompt:
+        return
+    history.append({"role": "user", "content": prompt})
+    with st.chat_message("user"):
+        st.markdown(prompt)
+    with st.chat_message("assistant"):
+        try:
+            text = st.write_stream(stream_api_reply(target[0], target[1], history, settings))
+        except UserError as err:
+            history.pop()
+            show_user_error(err)
+            return
+    history.append({"role": "assistant", "content": text if isinstance(text, str) else "".join(map(str, text))})
+
+
 def main() -> None:
     page_start("chat.title")
     model, quant, mode, adapter_label, labels, named, settings, rag = sidebar()
@@ -220,6 +253,10 @@ def main() -> None:
         settings.validate()
     except UserError as err:
         show_user_error(err)
+        return
+    target = server_target()
+    if target is not None:
+        chat_with_server(target, settings)
         return
     if is_loaded(model, quant):
         st.caption(tr("chat.loaded", model=model, quant=quantization_label(quant)))

@@ -112,7 +112,7 @@ def _import(args: argparse.Namespace) -> dict:
 def _info_dict(info: store.DatasetInfo) -> dict:
     return {"name": info.name, "rows": info.rows, "tokens": info.tokens, "source": info.source,
             "created": time.strftime("%Y-%m-%d %H:%M", time.localtime(info.created)),
-            "kind": info.extra.get("kind", "chat")}
+            "kind": store.dataset_kind(info)}
 
 
 def _list(args: argparse.Namespace) -> dict:

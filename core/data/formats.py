@@ -20,7 +20,19 @@ Decisions, so that training can feed every row straight into ``tokenizer.apply_c
   A dataset is either all chat rows or all text rows (``meta.extra["kind"]``).
 - **Multimodal** rows keep their text; ``<image>``/``<video>``/``<audio>`` placeholders are
   removed and media columns ignored (the importer says so in a note).
-- **Preference** data (``chosen``/``rejected``) is refused: it is for DPO/ORPO, not SFT.
+- **Preference** pairs (DPO/ORPO) keep the SFT shape with the chosen reply as the last
+  assistant message and the rejected reply beside it: ``{"messages": [...prompt, chosen],
+  "rejected": {"role": "assistant", "content": str}}``. Sources: ``chosen``/``rejected`` next to
+  Alpaca or ShareGPT fields (LLaMA-Factory's ``ranking`` sets), TRL's ``prompt``/``chosen``/
+  ``rejected`` (text or messages; without ``prompt`` the shared start is the prompt), and
+  LLaMA-Factory v1's ``chosen_messages``/``rejected_messages``.
+- **KTO** rows are one conversation plus a verdict on its last reply: ``{"messages": [...],
+  "label": bool}`` (LLaMA-Factory's ``kto_tag``, or TRL's ``prompt``/``completion``/``label``).
+- **LLaMA-Factory v1**: message ``content`` as a list of ``{"type": "text", "value": ...}``
+  parts is joined to text; an assistant message with ``loss_weight`` 0 keeps
+  ``"loss_weight": 0`` and is not learnt (core/train/tokenize.py).
+- A dataset has one **kind** (``KINDS``: sft, pt, preference, kto), from its rows' shape
+  (``row_kind``) and saved in ``meta.extra["kind"]``; it decides which training stages fit.
 
 Column/role mappings follow LLaMA-Factory's ``dataset_info.json`` (``formatting``,
 ``columns``, ``tags``), so such an entry can be used as-is (see ``Mapping.from_dataset_info``).
@@ -37,6 +49,12 @@ from typing import Any, Iterable
 from core.errors import UserError
 
 ROLES = ("system", "user", "assistant", "tool")
+# What a dataset is for: supervised chat (sft), plain text (continued pre-training, pt),
+# chosen/rejected pairs (DPO/ORPO) or single replies judged good/bad (KTO).
+KINDS = ("sft", "pt", "preference", "kto")
+_LEGACY_KINDS = {"chat": "sft", "text": "pt"}  # what meta.json said before kinds had these names
+PREFERENCE_KEYS = (("chosen", "rejected"), ("chosen_messages", "rejected_messages"))
+KTO_LABEL_KEYS = ("label", "kto_tag")
 FORMATS = ("alpaca", "sharegpt", "openai", "moss", "text")
 EXPORT_FORMATS = ("alpaca", "sharegpt", "openai")
 
@@ -106,6 +124,15 @@ class Mapping:
                             hint="err.common.use_one_of", choices=", ".join(FORMATS))
         return cls(fmt, dict(DEFAULT_COLUMNS[fmt]), dict(DEFAULT_TAGS.get(fmt, {})))
 
+    @property
+    def kind(self) -> str:
+        """The dataset kind this mapping produces (one of ``KINDS``)."""
+        if self.columns.get("chosen") and self.columns.get("rejected"):
+            return "preference"
+        if self.columns.get("kto_tag"):
+            return "kto"
+        return "pt" if self.format == "text" else "sft"
+
     def to_dict(self) -> dict:
         return {"format": self.format, "columns": dict(self.columns), "tags": dict(self.tags)}
 
@@ -149,10 +176,6 @@ class Mapping:
             >>> (m.format, m.columns["messages"])
             ('sharegpt', 'conversations')
         """
-        if entry.get("ranking") or "chosen" in (entry.get("columns") or {}):
-            raise UserError("err.data.entry_preference", hint="err.data.entry_preference.hint")
-        if "kto_tag" in (entry.get("columns") or {}):
-            raise UserError("err.data.entry_kto", hint="err.data.entry_kto.hint")
         formatting = entry.get("formatting", "alpaca")
         if formatting not in ("alpaca", "sharegpt", "openai", "moss", "text"):
             raise UserError("err.data.unknown_formatting", formatting=formatting)
@@ -165,6 +188,9 @@ class Mapping:
         mapping = cls.default(fmt)
         if fmt == "alpaca" and cols:
             mapping.columns = {k: v for k, v in mapping.columns.items() if k in ("system", "history", "tools")}
+        if entry.get("ranking") and fmt != "text":  # preference pairs; the columns default as LLaMA-Factory's
+            mapping.columns.update(chosen="chosen", rejected="rejected")
+            mapping.columns.pop("response", None)
         mapping.columns.update({str(k): str(v) for k, v in cols.items() if v})
         mapping.tags.update({str(k): str(v) for k, v in tags.items() if v})
         return mapping
@@ -174,7 +200,39 @@ class Mapping:
 
 
 def _is_preference(rec: dict) -> bool:
-    return "chosen" in rec and "rejected" in rec
+    return any(a in rec and b in rec for a, b in PREFERENCE_KEYS)
+
+
+def _is_kto(rec: dict) -> bool:
+    return any(isinstance(rec.get(k), bool) for k in KTO_LABEL_KEYS)
+
+
+def _detect_preference(dicts: list[dict]) -> Mapping:
+    """Preference records: the mapping of their prompt part, plus the chosen/rejected columns."""
+    chosen, rejected = next(((a, b) for a, b in PREFERENCE_KEYS if a in dicts[0] and b in dicts[0]),
+                            PREFERENCE_KEYS[0])
+    rest = [{k: v for k, v in r.items() if k not in (chosen, rejected)} for r in dicts]
+    try:
+        mapping = detect_format(rest) if any(rest) else None
+    except UserError:
+        mapping = None
+    if mapping is None or mapping.format not in ("alpaca", "sharegpt", "openai"):
+        mapping = Mapping.default("alpaca")  # TRL's prompt/chosen/rejected, or no prompt at all
+        keys = {k for r in rest for k in r}
+        mapping.columns = {k: v for k, v in mapping.columns.items() if k in ("system", "tools")}
+        if "prompt" in keys:
+            mapping.columns["prompt"] = "prompt"
+    mapping.columns.pop("response", None)
+    mapping.columns.update(chosen=chosen, rejected=rejected)
+    return mapping
+
+
+def _detect_kto(dicts: list[dict]) -> Mapping:
+    """KTO records: the mapping of the conversation, plus the label column."""
+    label = next(k for k in KTO_LABEL_KEYS if any(isinstance(r.get(k), bool) for r in dicts))
+    mapping = detect_format([{k: v for k, v in r.items() if k != label} for r in dicts])
+    mapping.columns["kto_tag"] = label
+    return mapping
 
 
 def _pick(keys: Iterable[str], names: tuple[str, ...]) -> str | None:
@@ -196,7 +254,7 @@ def detect_format(records: list, sample: int = 200) -> Mapping:
         A ``Mapping`` whose columns/tags name the keys actually seen.
 
     Raises:
-        UserError: preference data, or no format fits (the message lists the keys seen).
+        UserError: no format fits (the message lists the keys seen).
 
     Example:
         >>> detect_format([{"instruction": "hi", "input": "", "output": "hello"}]).format
@@ -208,7 +266,9 @@ def detect_format(records: list, sample: int = 200) -> Mapping:
     if not dicts:
         raise UserError("err.data.no_records", hint="err.data.no_records.hint")
     if sum(_is_preference(r) for r in dicts) * 2 > len(dicts):
-        raise UserError("err.data.preference", hint="err.data.preference.hint")
+        return _detect_preference(dicts)
+    if sum(_is_kto(r) for r in dicts) * 2 > len(dicts):
+        return _detect_kto(dicts)
     keys: dict[str, int] = {}
     for r in dicts:
         for k in r:
@@ -380,11 +440,13 @@ def _message_content(msg: dict, content_tag: str) -> tuple[str, bool]:
     if value is None and (msg.get("tool_calls") or msg.get("function_call")):
         calls = msg.get("tool_calls") or [{"function": msg["function_call"]}]
         return _tool_calls_json(calls), False
-    if isinstance(value, list):  # OpenAI content parts: keep the text, note the media
+    if isinstance(value, list):  # OpenAI / LLaMA-Factory v1 content parts: keep the text, note the media
         texts, media = [], False
         for part in value:
-            if isinstance(part, dict) and part.get("type") == "text":
-                texts.append(_text(part.get("text"), "text part"))
+            if isinstance(part, dict) and part.get("type") in ("text", "tool_call"):
+                texts.append(_text(part["text"] if "text" in part else part.get("value"), "text part"))
+            elif isinstance(part, dict) and part.get("type") == "reasoning":
+                continue  # a model's hidden reasoning: not part of the reply to learn
             elif isinstance(part, str):
                 texts.append(part)
             else:
@@ -449,7 +511,14 @@ def chat_to_row(record: Any, columns: dict[str, str], tags: dict[str, str]) -> t
             raise RowError("unknown_role", str(raw_role)[:40])
         content, had_media = _message_content(msg, content_tag)
         media = media or had_media
-        messages.append({"role": role, "content": content})
+        message = {"role": role, "content": content}
+        weight = msg.get("loss_weight")
+        if role == "assistant" and weight is not None:
+            if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 <= weight <= 1:
+                raise RowError("bad_loss_weight", str(weight)[:20])
+            if weight == 0:
+                message["loss_weight"] = 0  # LLaMA-Factory v1: this reply is context, not learnt
+        messages.append(message)
     system_col = columns.get("system")
     if system_col and record.get(system_col) and messages[0]["role"] != "system":
         system = _text(record.get(system_col), "system")
@@ -543,8 +612,129 @@ def text_to_row(record: Any, columns: dict[str, str]) -> tuple[dict, bool]:
     return {"text": _text(record[col], col)}, False
 
 
+def _loose_messages(value: Any, tags: dict[str, str], what: str) -> list[dict]:
+    """A reply or prompt given as text, one message or a list of messages -> canonical messages.
+
+    Text is a user prompt or an assistant reply by ``what``; messages may use ``role``/``content``
+    or the mapping's ShareGPT tags.
+    """
+    if isinstance(value, str):
+        return [{"role": "assistant" if what != "prompt" else "user", "content": value}]
+    if isinstance(value, dict):
+        value = [value]
+    if not isinstance(value, list) or not value:
+        raise RowError("missing_content", f"no {what}")
+    first = value[0] if isinstance(value[0], dict) else {}
+    use = DEFAULT_TAGS["openai"] if "role" in first else {**DEFAULT_TAGS["sharegpt"], **tags}
+    return chat_to_row({"m": value}, {"messages": "m"}, use)[0]["messages"]
+
+
+def _prompt_messages(record: dict, mapping: Mapping) -> list[dict]:
+    """The prompt part of a preference/KTO record ([] when the record has none)."""
+    cols = mapping.columns
+    if mapping.format == "alpaca":
+        prompt = record.get(cols.get("prompt", ""))
+        if isinstance(prompt, (list, dict)):  # TRL conversational prompt
+            return _loose_messages(prompt, mapping.tags, "prompt")
+        if not any(cols.get(c) and record.get(cols[c]) not in (None, "") for c in ("prompt", "query")):
+            return []
+        dummy = {**cols, "response": "\0reply"}
+        return alpaca_to_row({**record, "\0reply": ""}, dummy)[0]["messages"][:-1]
+    if not record.get(cols.get("messages", "")):
+        return []
+    return chat_to_row(record, cols, mapping.tags)[0]["messages"]
+
+
+def preference_to_row(record: Any, mapping: Mapping) -> tuple[dict, bool]:
+    """A chosen/rejected record -> (canonical preference row, had media).
+
+    Example:
+        >>> m = detect_format([{"prompt": "2+2?", "chosen": "4", "rejected": "5"}])
+        >>> preference_to_row({"prompt": "2+2?", "chosen": "4", "rejected": "5"}, m)[0]
+        {'messages': [{'role': 'user', 'content': '2+2?'}, {'role': 'assistant', 'content': '4'}], \
+'rejected': {'role': 'assistant', 'content': '5'}}
+    """
+    if not isinstance(record, dict):
+        raise RowError("not_an_object", type(record).__name__)
+    cols = mapping.columns
+    prompt = _prompt_messages(record, mapping)
+    chosen = _loose_messages(record.get(cols["chosen"]), mapping.tags, "chosen")
+    rejected = _loose_messages(record.get(cols["rejected"]), mapping.tags, "rejected")
+    if not prompt:  # implicit prompt: what both conversations share
+        shared = 0
+        while (shared < min(len(chosen), len(rejected)) - 1
+               and chosen[shared] == rejected[shared]):
+            shared += 1
+        prompt, chosen, rejected = chosen[:shared], chosen[shared:], rejected[shared:]
+    for what, reply in (("chosen", chosen), ("rejected", rejected)):
+        if len(reply) != 1 or reply[0]["role"] != "assistant":
+            raise RowError("bad_pair", f"{what} must be one assistant reply")
+    row: dict[str, Any] = {"messages": prompt + chosen, "rejected": rejected[0]}
+    tools = parse_tools(record.get(cols["tools"])) if cols.get("tools") else None
+    if tools:
+        row["tools"] = tools
+    return row, _has_media(record)
+
+
+def _label(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if value in (0, 1) or (isinstance(value, str) and value.strip().lower() in ("true", "false", "0", "1")):
+        return str(value).strip().lower() in ("1", "true")
+    raise RowError("bad_label", str(value)[:40])
+
+
+def kto_to_row(record: Any, mapping: Mapping) -> tuple[dict, bool]:
+    """A conversation + good/bad label -> (canonical KTO row, had media).
+
+    Example:
+        >>> m = detect_format([{"prompt": "Hi", "completion": "Hello!", "label": True}])
+        >>> kto_to_row({"prompt": "Hi", "completion": "Hello!", "label": True}, m)[0]["label"]
+        True
+    """
+    if not isinstance(record, dict):
+        raise RowError("not_an_object", type(record).__name__)
+    cols = mapping.columns
+    label = _label(record.get(cols["kto_tag"]))
+    prompt = record.get(cols.get("prompt", "")) if mapping.format == "alpaca" else None
+    if isinstance(prompt, (list, dict)):  # TRL conversational: prompt and completion are messages
+        messages = (_loose_messages(prompt, mapping.tags, "prompt")
+                    + _loose_messages(record.get(cols.get("response", "completion")), mapping.tags, "completion"))
+        row, media = {"messages": messages}, _has_media(record)
+    else:
+        plain = Mapping(mapping.format, {k: v for k, v in cols.items() if k != "kto_tag"}, mapping.tags)
+        row, media = convert(record, plain)
+    row["label"] = label
+    return row, media
+
+
+def row_kind(row: dict) -> str:
+    """The kind (``KINDS``) of one canonical row.
+
+    Example:
+        >>> row_kind({"text": "Once upon a time"}), row_kind({"messages": [], "label": False})
+        ('pt', 'kto')
+    """
+    if "rejected" in row:
+        return "preference"
+    if "label" in row:
+        return "kto"
+    return "pt" if is_text_row(row) else "sft"
+
+
+def normalize_kind(kind: str | None) -> str:
+    """A saved dataset's kind under today's names (older meta.json said chat/text)."""
+    kind = _LEGACY_KINDS.get(kind or "sft", kind or "sft")
+    return kind if kind in KINDS else "sft"
+
+
 def convert(record: Any, mapping: Mapping) -> tuple[dict, bool]:
     """Any source record -> (canonical row, had media), per ``mapping``; raises RowError."""
+    kind = mapping.kind
+    if kind == "preference":
+        return preference_to_row(record, mapping)
+    if kind == "kto":
+        return kto_to_row(record, mapping)
     if isinstance(record, dict) and _is_preference(record):
         raise RowError("preference", "the row has 'chosen' and 'rejected'")
     fmt = mapping.format
@@ -585,7 +775,7 @@ def find_placeholders(rows: Iterable[dict]) -> set[str]:
 def _row_texts(row: dict) -> Iterable[str]:
     if "text" in row and isinstance(row["text"], str):
         yield row["text"]
-    for m in row.get("messages") or ():
+    for m in [*(row.get("messages") or ()), row.get("rejected")]:
         if isinstance(m, dict) and isinstance(m.get("content"), str):
             yield m["content"]
 
@@ -612,6 +802,8 @@ def fill_placeholders(row: dict, values: dict[str, str]) -> dict:
         out["text"] = sub(row["text"])
     if "messages" in row:
         out["messages"] = [dict(m, content=sub(m["content"])) for m in row["messages"]]
+    if isinstance(row.get("rejected"), dict):
+        out["rejected"] = dict(row["rejected"], content=sub(row["rejected"]["content"]))
     return out
 
 
@@ -629,6 +821,9 @@ def to_openai(row: dict) -> dict:
     out: dict[str, Any] = {"messages": [dict(m) for m in row["messages"]]}
     if row.get("tools"):
         out["tools"] = row["tools"]
+    for key in ("rejected", "label"):
+        if key in row:
+            out[key] = row[key]
     return out
 
 
@@ -659,6 +854,11 @@ def to_sharegpt(row: dict) -> dict:
             tag = {"user": "human", "tool": "observation", "system": "system"}.get(role, role)
         conv.append({"from": tag, "value": m["content"]})
     result = {"conversations": conv, **out}
+    if "rejected" in row:  # LLaMA-Factory's ranking shape: the prompt, then the two replies
+        result["chosen"] = conv.pop()
+        result["rejected"] = {"from": "gpt", "value": row["rejected"]["content"]}
+    if "label" in row:
+        result["label"] = row["label"]
     if row.get("tools"):
         result["tools"] = json.dumps(row["tools"], ensure_ascii=False)
     return result
@@ -689,6 +889,11 @@ def to_alpaca(row: dict) -> dict | None:
             return None
         pairs.append([q["content"], a["content"]])
     out = {"instruction": pairs[-1][0], "input": "", "output": pairs[-1][1]}
+    if "rejected" in row:
+        out = {"instruction": pairs[-1][0], "input": "", "chosen": pairs[-1][1],
+               "rejected": row["rejected"]["content"]}
+    if "label" in row:
+        out["label"] = row["label"]
     if system:
         out["system"] = system
     if len(pairs) > 1:

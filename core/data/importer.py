@@ -33,6 +33,10 @@ NOTE_TEXTS = {
     "placeholders_unfilled": "Placeholders left unfilled: {names}. Fill them before saving if they should not stay.",
     "tools": "{count} rows carry tool definitions (kept as the row's 'tools').",
     "text_rows": "Plain text for continued pre-training: rows are stored as {{\"text\": ...}}.",
+    "preference_rows": "Preference pairs (chosen/rejected) for DPO or ORPO training.",
+    "kto_rows": "Replies labelled good ({good}) or bad ({bad}) for KTO training.",
+    "kto_one_label": "Every reply is labelled {label}: KTO needs good and bad examples.",
+    "loss_weight_zero": "{count} assistant replies have loss_weight 0: they are context, not learnt.",
 }
 
 
@@ -76,7 +80,8 @@ class ImportReport:
 
     @property
     def kind(self) -> str:
-        return "text" if self.mapping.format == "text" else "chat"
+        """sft, pt, preference or kto (formats.KINDS)."""
+        return self.mapping.kind
 
     @property
     def good(self) -> int:
@@ -230,6 +235,7 @@ def _analyze(result: readers.ReadResult, source: str, options: ImportOptions) ->
         notes.append({"code": "tools", "count": tools})
     if mapping.format == "text":
         notes.append({"code": "text_rows"})
+    notes.extend(_kind_notes(mapping.kind, good))
     filled = [n for n in found if n in values]
     unfilled = [n for n in found if n not in values]
     if filled:
@@ -238,6 +244,22 @@ def _analyze(result: readers.ReadResult, source: str, options: ImportOptions) ->
         notes.append({"code": "placeholders_unfilled", "names": ", ".join("{{%s}}" % n for n in unfilled)})
     total = len(records) + len(result.errors)
     return ImportReport(source, result.file_type, result.encoding, mapping, total, good, bad, notes, found)
+
+
+def _kind_notes(kind: str, rows: list[dict]) -> list[dict]:
+    """What the user should know about preference/KTO rows and unlearnt turns."""
+    notes: list[dict] = []
+    if kind == "preference":
+        notes.append({"code": "preference_rows"})
+    if kind == "kto" and rows:
+        good = sum(1 for r in rows if r.get("label") is True)
+        notes.append({"code": "kto_rows", "good": good, "bad": len(rows) - good})
+        if good in (0, len(rows)):
+            notes.append({"code": "kto_one_label", "label": str(bool(good)).lower()})
+    zero = sum(1 for r in rows for m in r.get("messages") or () if m.get("loss_weight") == 0)
+    if zero:
+        notes.append({"code": "loss_weight_zero", "count": zero})
+    return notes
 
 
 def check_dataset_name(name: str) -> str:

@@ -110,7 +110,7 @@ def mix_rows(sources: list[tuple[MixSource, list[dict]]], total: int | None = No
     if not sources:
         raise UserError("err.data.mix_none")
     rng = random.Random(seed)
-    kinds = {("text" if rows and formats.is_text_row(rows[0]) else "chat") for _, rows in sources if rows}
+    kinds = {formats.row_kind(rows[0]) for _, rows in sources if rows}
     if len(kinds) > 1:
         raise UserError("err.data.mix_kinds", hint="err.data.mix_kinds.hint")
     weights = sum(max(0.0, s.weight) for s, _ in sources)
@@ -155,7 +155,7 @@ def dedupe_rows(rows: list[dict], by: str = "row") -> tuple[list[dict], int]:
 
 
 def _kind(info: store.DatasetInfo) -> str:
-    return info.extra.get("kind", "chat")
+    return store.dataset_kind(info)
 
 
 def split_dataset(name: str, eval_ratio: float = 0.1, seed: int = 42, *, train_name: str | None = None,
@@ -184,7 +184,7 @@ def mix_datasets(sources: list[MixSource], output: str, total: int | None = None
     """Mix saved datasets into a new one; returns its info and the per-source report."""
     loaded = [(s, store.load_rows(s.name)) for s in sources]
     rows, report = mix_rows(loaded, total, seed)
-    kind = "text" if formats.is_text_row(rows[0]) else "chat"
+    kind = formats.row_kind(rows[0])
     info = store.save_dataset(output, rows, source="mix of " + ", ".join(s.name for s in sources),
                               extra={"kind": kind, "mix": [asdict(s) for s in sources], "mix_report": report,
                                      "total": total, "seed": seed}, overwrite=overwrite)

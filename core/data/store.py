@@ -100,6 +100,13 @@ def update_meta(name: str, /, **changes) -> DatasetInfo:  # "/": changes may inc
     return info
 
 
+def dataset_kind(info: DatasetInfo) -> str:
+    """What a saved dataset is for: sft, pt, preference or kto (core.data.formats.KINDS)."""
+    from core.data.formats import normalize_kind
+
+    return normalize_kind(info.extra.get("kind"))
+
+
 def load_rows(name: str) -> list[dict]:
     path = dataset_dir(name) / DATA_FILE
     if not path.exists():

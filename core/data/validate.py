@@ -11,6 +11,8 @@ roles are system/user/assistant/tool; a system message only comes first; the fir
 message is from the user; user and assistant take turns (tool results follow an assistant
 call); every message has text and the assistant's replies are not empty; the conversation
 ends with the assistant; the row is not longer than ``max_chars`` characters.
+A preference row also has a non-empty rejected reply that differs from the chosen one; a KTO
+row's label is true or false; at least one assistant reply is learnt (``loss_weight`` not 0).
 
     >>> check_row({"messages": [{"role": "user", "content": "hi"}]})
     ('not_ending_with_assistant', '')
@@ -47,6 +49,11 @@ REASONS: dict[str, str] = {
     "over_long": "over-long row",
     "preference": "preference data (chosen/rejected), not a single reply",
     "unknown_format": "unknown format",
+    "bad_pair": "the chosen and rejected replies are not one assistant reply each",
+    "same_pair": "the chosen and the rejected reply are the same",
+    "bad_label": "the KTO label is not true/false",
+    "bad_loss_weight": "loss_weight is not a number from 0 to 1",
+    "nothing_to_learn": "every assistant reply has loss_weight 0",
 }
 
 
@@ -152,6 +159,20 @@ def check_row(row: Any, max_chars: int | None = DEFAULT_MAX_CHARS) -> tuple[str,
         return "no_user", ""
     if prev != "assistant":
         return "not_ending_with_assistant", ""
+    if all(m.get("loss_weight") == 0 for m in messages if m.get("role") == "assistant"):
+        return "nothing_to_learn", ""
+    if "rejected" in row:
+        rejected = row["rejected"]
+        if not isinstance(rejected, dict) or rejected.get("role") != "assistant" \
+                or not isinstance(rejected.get("content"), str):
+            return "bad_pair", ""
+        if not rejected["content"].strip():
+            return "empty_assistant", "rejected"
+        if rejected["content"].strip() == messages[-1]["content"].strip():
+            return "same_pair", ""
+        total += len(rejected["content"])
+    if "label" in row and not isinstance(row["label"], bool):
+        return "bad_label", str(row["label"])[:40]
     if max_chars and total > max_chars:
         return "over_long", Msg("datasets.detail.over_long", total=total, max=max_chars)
     return None

@@ -105,6 +105,26 @@ TEXTS = {
         "en": "Plain text for continued pre-training: each row is stored as text, without a chat template.",
         "zh": "用于继续预训练的纯文本：每条按原文保存，不套用对话模板。",
     },
+    "datasets.note.preference_rows": {
+        "en": "Preference pairs (chosen/rejected) for DPO or ORPO training.",
+        "zh": "偏好数据（chosen/rejected 成对回答），用于 DPO 或 ORPO 训练。",
+    },
+    "datasets.note.kto_rows": {
+        "en": "Replies labelled good ({good}) or bad ({bad}) for KTO training.",
+        "zh": "带好/坏标记的回答（好 {good} 条，坏 {bad} 条），用于 KTO 训练。",
+    },
+    "datasets.note.kto_one_label": {
+        "en": "Every reply is labelled {label}: KTO needs good and bad examples.",
+        "zh": "所有回答的标记都是 {label}：KTO 需要同时有好和坏的例子。",
+    },
+    "datasets.note.loss_weight_zero": {
+        "en": "{count} assistant replies have loss_weight 0: they are context, not learnt.",
+        "zh": "{count} 条助手回复的 loss_weight 为 0：只作上下文，不参与学习。",
+    },
+    "datasets.kind.sft": {"en": "SFT (chat)", "zh": "SFT（对话）"},
+    "datasets.kind.pt": {"en": "pre-training text", "zh": "预训练文本"},
+    "datasets.kind.preference": {"en": "preference pairs", "zh": "偏好对"},
+    "datasets.kind.kto": {"en": "KTO (labelled)", "zh": "KTO（带标记）"},
     # --- browse & stats
     "datasets.pick": {"en": "Dataset", "zh": "数据集"},
     "datasets.table": {"en": "Table", "zh": "表格"},
@@ -225,6 +245,11 @@ _REASONS_ZH = {
     "over_long": "内容过长",
     "preference": "偏好数据（chosen/rejected），不是单一回复",
     "unknown_format": "未知格式",
+    "bad_pair": "chosen 和 rejected 不是各一条助手回复",
+    "same_pair": "chosen 与 rejected 回复相同",
+    "bad_label": "KTO 标记不是 true/false",
+    "bad_loss_weight": "loss_weight 不是 0 到 1 之间的数",
+    "nothing_to_learn": "所有助手回复的 loss_weight 都是 0",
 }
 for _code, _en in REASONS.items():
     TEXTS[f"datasets.reason.{_code}"] = {"en": _en, "zh": _REASONS_ZH.get(_code, _en)}

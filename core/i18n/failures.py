@@ -40,6 +40,12 @@ TEXTS = {
               "DeepSpeed off.",
         "zh": "请重新安装工作台的依赖（`pip install -r requirements.txt` 会装上 deepspeed），或关闭 DeepSpeed。",
     },
+    "fail.nodes_never_joined": {"en": "the other nodes never joined", "zh": "其他节点一直没有加入"},
+    "fail.nodes_never_joined.hint": {
+        "en": "Start the command shown on the Train page on every other machine within the join timeout, check "
+              "that they reach the master address and port (firewall), then start the run again.",
+        "zh": "请在等待时间内于其他每台机器上运行训练页面显示的命令，确认它们能访问主节点的地址和端口（防火墙），然后重新启动任务。",
+    },
     "fail.deepspeed_build": {"en": "DeepSpeed could not compile an op", "zh": "DeepSpeed 无法编译算子"},
     "fail.deepspeed_build.hint": {
         "en": "DeepSpeed compiles its ops on first use: it needs ninja, a C++ compiler (g++) and, for CUDA ops, nvcc "

@@ -68,9 +68,9 @@ TEXTS = {
         "zh": "请先选择要上传的文件，或填写服务器路径。",
     },
     "knowledge.progress_reading": {"en": "[{i}/{n}] Reading {path}", "zh": "[{i}/{n}] 读取 {path}"},
-    "knowledge.progress_embedding": {
-        "en": "[{i}/{n}] Embedding {path}: {done}/{total} chunks",
-        "zh": "[{i}/{n}] 向量化 {path}：{done}/{total} 块",
+    "knowledge.progress_embedding_all": {
+        "en": "Embedding the new chunks: {done}/{total}",
+        "zh": "正在向量化新文本块：{done}/{total}",
     },
     "knowledge.progress_done": {"en": "[{i}/{n}] Done {path}", "zh": "[{i}/{n}] 完成 {path}"},
     "knowledge.ingest_summary": {
@@ -128,7 +128,115 @@ TEXTS = {
         "en": "This knowledge base is empty: add documents first.",
         "zh": "这个知识库是空的，请先添加文档。",
     },
+    "knowledge.embedder_note": {
+        "en": "The bundled all-MiniLM-L6-v2 is English-first: Chinese documents are found mostly by their "
+              "words. For Chinese (or mixed) documents, download a multilingual sentence-transformers model "
+              "such as bge-m3, m3e-base or bge-large-zh to the server and give its folder above.",
+        "zh": "内置的 all-MiniLM-L6-v2 以英文为主：中文文档主要靠关键词检索找到。中文（或中英混合）文档建议把多语言 "
+              "sentence-transformers 模型（如 bge-m3、m3e-base 或 bge-large-zh）下载到服务器，并在上面填写它的文件夹。",
+    },
+    "knowledge.tab_test": {"en": "Retrieval test", "zh": "检索评测"},
+    "knowledge.tab_sync": {"en": "Folder sync", "zh": "文件夹同步"},
+    "knowledge.test_hint": {
+        "en": "Write questions your documents answer, each with a piece of text the right passage contains. "
+              "The test shows, per search mode, how often that passage is among the top k: pick the mode "
+              "that suits your documents.",
+        "zh": "写下文档能回答的问题，并给出正确段落中包含的一段文字。评测会按检索方式统计该段落进入前 k 条的比例，"
+              "帮你选出最适合这些文档的检索方式。",
+    },
+    "knowledge.test_cases": {
+        "en": "One per line: question | expected text", "zh": "每行一个：问题 | 期望文本"},
+    "knowledge.test_placeholder": {
+        "en": "Who taught Aristotle? | Taught by Plato", "zh": "雅鲁藏布江从哪里流过？ | 雅鲁藏布江从这里流过"},
+    "knowledge.test_run": {"en": "Run the test", "zh": "开始评测"},
+    "knowledge.test_running": {"en": "Searching {n} questions in every mode…", "zh": "正在用每种方式检索 {n} 个问题……"},
+    "knowledge.test_recall": {"en": "{mode}: recall@{k}", "zh": "{mode}：召回率@{k}"},
+    "knowledge.test_expected": {"en": "Expected text", "zh": "期望文本"},
+    "knowledge.sync_hint": {
+        "en": "Follow a folder on the server: sync adds new files, re-reads changed ones (by content) and "
+              "removes deleted ones. Files added another way stay.",
+        "zh": "关联服务器上的一个文件夹：同步时会加入新文件、重新读取内容有变化的文件、移除已删除的文件。"
+              "以其他方式加入的文件不受影响。",
+    },
+    "knowledge.sync_folder": {"en": "Folder on the server", "zh": "服务器上的文件夹"},
+    "knowledge.sync_every": {"en": "Every (minutes)", "zh": "间隔（分钟）"},
+    "knowledge.sync_every_help": {
+        "en": "Sync on this schedule while the app runs; 0 = only when you click Sync now.",
+        "zh": "应用运行期间按此间隔自动同步；0 表示只在点击“立即同步”时同步。",
+    },
+    "knowledge.sync_now": {"en": "Sync now", "zh": "立即同步"},
+    "knowledge.sync_save": {"en": "Save schedule", "zh": "保存同步计划"},
+    "knowledge.sync_saved": {
+        "en": "This knowledge base now syncs every {minutes} minutes while the app runs.",
+        "zh": "应用运行期间，这个知识库会每 {minutes} 分钟同步一次。",
+    },
+    "knowledge.sync_saved_off": {
+        "en": "Folder saved; it syncs only when you click Sync now.", "zh": "已保存文件夹；只在点击“立即同步”时同步。"},
+    "knowledge.sync_summary": {
+        "en": "Synced: {added} added, {updated} updated, {removed} removed, {unchanged} unchanged ({chunks} chunks embedded).",
+        "zh": "同步完成：新增 {added} 个，更新 {updated} 个，移除 {removed} 个，未变 {unchanged} 个（向量化 {chunks} 块）。",
+    },
+    "knowledge.sync_added": {"en": "added", "zh": "新增"},
+    "knowledge.sync_updated": {"en": "updated", "zh": "已更新"},
+    "knowledge.sync_removed": {"en": "removed", "zh": "已移除"},
     "knowledge.unload": {"en": "Unload embedders and indexes", "zh": "卸载向量模型和索引"},
+    # ---------------------------------------------------------------- hybrid retrieval, reranker, sync
+    "knowledge.upgraded_lexical": {
+        "en": "Knowledge base {name} was saved before word search existed: its word (BM25) index was "
+              "built now from its {chunks} chunks, so hybrid search works.",
+        "zh": "知识库 {name} 创建于关键词检索功能之前：已根据其 {chunks} 个文本块补建关键词 (BM25) 索引，现在可以使用混合检索。",
+    },
+    "err.kb.unknown_mode": {
+        "en": "Unknown search mode {mode!r}.",
+        "zh": "未知的检索方式 {mode!r}。",
+    },
+    "err.kb.unknown_mode.hint": {
+        "en": "Use one of: {modes}.",
+        "zh": "请使用以下之一：{modes}。",
+    },
+    "err.kb.reranker_missing": {
+        "en": "No cross-encoder model in {path} (config.json is missing).",
+        "zh": "{path} 中没有交叉编码器（重排序）模型（缺少 config.json）。",
+    },
+    "err.kb.reranker_missing.hint": {
+        "en": "Give the folder of a local sentence-transformers cross-encoder (for example bge-reranker-base), "
+              "or leave the reranker empty.",
+        "zh": "请填写本地 sentence-transformers 交叉编码器的文件夹（例如 bge-reranker-base），或留空不使用重排序。",
+    },
+    "err.kb.reranker_unloadable": {
+        "en": "Could not load the reranker at {path}: {error}",
+        "zh": "无法加载 {path} 处的重排序模型：{error}",
+    },
+    "err.kb.sync_no_folder": {
+        "en": "Knowledge base {name} does not follow a folder yet.",
+        "zh": "知识库 {name} 还没有关联要同步的文件夹。",
+    },
+    "err.kb.sync_no_folder.hint": {
+        "en": "Give the folder once (`kb sync {name} --folder PATH`, or on the Knowledge page); later syncs remember it.",
+        "zh": "请先指定一次文件夹（`kb sync {name} --folder 路径`，或在知识库页面填写），之后同步会记住它。",
+    },
+    "err.kb.sync_folder_missing": {
+        "en": "The folder {folder} does not exist on the server or is not a folder.",
+        "zh": "服务器上不存在文件夹 {folder}，或它不是文件夹。",
+    },
+    "err.kb.sync_folder_missing.hint": {
+        "en": "Check the path (it is a path on the server, not on your laptop).",
+        "zh": "请检查路径（这是服务器上的路径，而不是你电脑上的）。",
+    },
+    "err.kb.sync_interval": {
+        "en": "The sync interval must be between 0 (only on demand) and {most} minutes, not {minutes}.",
+        "zh": "同步间隔须在 0（仅手动）到 {most} 分钟之间，而不是 {minutes}。",
+    },
+    "err.kb.test_line": {
+        "en": "Line {line} of the retrieval test has no question and expected text.",
+        "zh": "检索测试第 {line} 行缺少问题或期望文本。",
+    },
+    "err.kb.test_line.hint": {
+        "en": "Write one case per line: question | expected text (or a tab between them, or a JSON line "
+              "with \"question\" and \"answer\").",
+        "zh": "每行一个用例：问题 | 期望文本（也可以用制表符分隔，或写成含 \"question\" 和 \"answer\" 的 JSON 行）。",
+    },
+    "err.kb.test_empty": {"en": "The retrieval test has no cases.", "zh": "检索测试中没有用例。"},
     # ---------------------------------------------------------------- Chat page RAG switch
     "rag.enable": {"en": "Ground answers in a knowledge base (RAG)", "zh": "用知识库增强回答 (RAG)"},
     "rag.enable_help": {
@@ -159,6 +267,33 @@ TEXTS = {
     },
     "rag.template_reset": {"en": "Reset template", "zh": "恢复默认模板"},
     "rag.settings": {"en": "RAG settings", "zh": "RAG 设置"},
+    "rag.mode": {"en": "Search by", "zh": "检索方式"},
+    "rag.mode_hybrid": {"en": "hybrid (meaning + words)", "zh": "混合（语义 + 关键词）"},
+    "rag.mode_dense": {"en": "meaning (dense)", "zh": "语义（向量）"},
+    "rag.mode_lexical": {"en": "words (BM25)", "zh": "关键词 (BM25)"},
+    "rag.mode_help": {
+        "en": "Hybrid fuses both rankings and suits most documents. Meaning finds passages phrased unlike "
+              "the question; words find names, codes and rare terms exactly.",
+        "zh": "混合检索融合两种排序，适合大多数文档。语义检索能找到措辞不同的段落；关键词检索能精确找到人名、编号和少见术语。",
+    },
+    "rag.reranker": {"en": "Reranker folder (optional)", "zh": "重排序模型文件夹（可选）"},
+    "rag.reranker_help": {
+        "en": "A local cross-encoder (e.g. bge-reranker-base) re-scores the best 20 passages: more accurate, "
+              "a little slower. Leave empty to skip.",
+        "zh": "本地交叉编码器（如 bge-reranker-base）会对最好的 20 个文段重新打分：更准确，但稍慢。留空则不使用。",
+    },
+    "rag.rank_dense": {"en": "meaning #{rank}", "zh": "语义第 {rank} 名"},
+    "rag.rank_lexical": {"en": "words #{rank}", "zh": "关键词第 {rank} 名"},
+    "rag.rank_dense_none": {"en": "meaning: not in its top 50", "zh": "语义：不在前 50 名"},
+    "rag.rank_lexical_none": {"en": "words: no match", "zh": "关键词：未命中"},
+    "rag.rank_rerank": {
+        "en": "reranked from #{before} (score {score:.2f})",
+        "zh": "重排序前第 {before} 名（得分 {score:.2f}）",
+    },
+    "rag.source_position": {
+        "en": "{source} · chunks {first}–{last} · characters {start}–{end}",
+        "zh": "{source} · 第 {first}–{last} 块 · 字符 {start}–{end}",
+    },
     "rag.sources": {"en": "Sources ({n})", "zh": "参考来源（{n}）"},
     "rag.no_sources": {
         "en": "No passage passed the threshold; this answer does not use the knowledge base.",

@@ -1,8 +1,11 @@
-"""CLI: `models` (list local model folders), `demo-model` (build demo-tiny offline) and
+"""CLI: `models` (list; info / download / downloads / cancel / delete) `demo-model` (build demo-tiny offline) and
 `export merge|bundle|adapter-zip` (merge an adapter into its base, a deployment bundle, or a zip).
 
+    python -m core models --json
+    python -m core models info demo-tiny --json
+    python -m core models download Qwen/Qwen2.5-0.5B-Instruct --endpoint https://hf-mirror.com --wait --json
+    python -m core models delete Qwen2.5-0.5B-Instruct --json
     python -m core export merge --model demo-tiny --adapter RUN/checkpoint-100 --out /srv/merged --json
-    python -m core export adapter-zip --adapter RUN/adapter --out adapter.zip --json
 """
 from __future__ import annotations
 
@@ -42,7 +45,58 @@ def register(sub) -> None:
 
         return {"path": str(ensure_demo_model())}
 
-    command(sub, "models", models, "list local model folders (workspace/models, MODEL_DIRS, exports)")
+    def info(args) -> dict:
+        from core.models.info import model_details
+
+        return model_details(args.name).to_dict()
+
+    def download(args) -> dict:
+        from core.models import download as dl
+
+        request = dl.DownloadRequest(repo_id=args.repo_id, source=args.source, endpoint=args.endpoint or "",
+                                     revision=args.revision, name=args.name or "",
+                                     allow_patterns=[p for p in (args.include or "").split(",") if p.strip()])
+        status = dl.start_download(request)
+        if args.wait:
+            status = dl.wait_download(status.job_id)
+            if status.status == "failed" and status.user_error() is not None:
+                raise status.user_error()
+        return _download_payload(status)
+
+    def downloads(args) -> dict:
+        from core.models.download import list_downloads
+
+        return {"downloads": [_download_payload(s) for s in list_downloads()]}
+
+    def cancel(args) -> dict:
+        from core.models.download import cancel_download
+
+        return _download_payload(cancel_download(args.job_id))
+
+    def delete(args) -> dict:
+        from core.models.info import delete_model
+
+        return delete_model(args.name)
+
+    parser = command(sub, "models", models, "list local model folders (workspace/models, MODEL_DIRS, exports); "
+                                            "info / download / downloads / cancel / delete")
+    actions = parser.add_subparsers(dest="models_action", required=False)
+    p = command(actions, "info", info, "what a model is (architecture, parameters, dtype, context, license) "
+                                       "and whether it fits this machine for chat and training")
+    p.add_argument("name", help="a listed model name or a model folder")
+    p = command(actions, "download", download, "download a model by name as a background job (resumes)")
+    p.add_argument("repo_id", help="owner/name on the hub, e.g. Qwen/Qwen2.5-0.5B-Instruct")
+    p.add_argument("--source", choices=("hf", "modelscope"), default="hf")
+    p.add_argument("--endpoint", help="hub URL or mirror (default: HF_ENDPOINT, else huggingface.co)")
+    p.add_argument("--revision", default="main", help="branch, tag or commit")
+    p.add_argument("--name", help="folder name under workspace/models (default: the repo's last part)")
+    p.add_argument("--include", help="only files matching these comma-separated patterns, e.g. '*.json,*.safetensors'")
+    p.add_argument("--wait", action="store_true", help="wait until the download ends")
+    command(actions, "downloads", downloads, "list download jobs")
+    p = command(actions, "cancel", cancel, "cancel a running download (the files so far are kept for a resume)")
+    p.add_argument("job_id")
+    p = command(actions, "delete", delete, "delete a model folder inside the workspace (models/ or exports/)")
+    p.add_argument("name")
     command(sub, "demo-model", demo, "build the offline demo model demo-tiny (if missing)")
 
     export = sub.add_parser("export", help="merge an adapter into its base, or zip an adapter")
@@ -67,3 +121,11 @@ def register(sub) -> None:
     z.add_argument("--adapter", required=True, help="RUN, RUN/checkpoint-N, RUN/adapter or a folder")
     z.add_argument("--out", required=True, help="zip file (or a folder to put <run>-<checkpoint>.zip in)")
     z.add_argument("--training-state", action="store_true", help="include optimizer/scheduler state")
+
+def _download_payload(status) -> dict:
+    payload = {"job_id": status.job_id, "name": status.name, "path": status.path, "bytes": status.bytes_done,
+               "status": status.status, "bytes_total": status.bytes_total, "commit": status.commit}
+    if status.user_error() is not None:
+        payload["error"] = str(status.user_error())
+    return payload
+

@@ -5,8 +5,11 @@ The pipeline, one module per step (each usable alone):
     loaders     file -> clean text (txt/md with encoding detection, pdf, docx, html, csv, jsonl)
     chunking    text -> overlapping chunks cut on sentence boundaries (Chinese and English)
     embeddings  chunks -> normalized vectors with a local sentence-transformers model
-    store       the knowledge base on disk: FAISS index + chunk store + meta.json
-    retrieval   query -> top-k hits with score threshold and neighbour expansion
+    lexical     chunks -> a BM25 index (bm25s; stemmed English, jieba-cut Chinese)
+    store       the knowledge base on disk: FAISS index + BM25 index + chunk store + meta.json
+    retrieval   query -> top-k hits (dense, lexical or hybrid), threshold, neighbour expansion
+    rerank      optional local cross-encoder that re-scores the best hits
+    sync        a base that follows a folder (on demand or on a schedule)
     prompting   hits -> a grounded prompt / chat messages
     commands    ``python -m core kb ...``
 

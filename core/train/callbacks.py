@@ -17,7 +17,10 @@ from transformers import TrainerCallback
 
 from core.train import runs
 
-METRIC_KEYS = {"loss": "loss", "learning_rate": "lr", "grad_norm": "grad_norm", "eval_loss": "eval_loss"}
+METRIC_KEYS = {"loss": "loss", "learning_rate": "lr", "grad_norm": "grad_norm", "eval_loss": "eval_loss",
+               # DPO / ORPO / KTO (core/train/stages): implicit rewards of the chosen and rejected replies
+               "rewards/chosen": "rewards_chosen", "rewards/rejected": "rewards_rejected",
+               "rewards/margins": "rewards_margins", "rewards/accuracies": "rewards_accuracy"}
 STATUS_EVERY_SECONDS = 1.0
 
 
@@ -116,6 +119,7 @@ class RunFolderCallback(TrainerCallback):
     def on_step_end(self, args, state, control, **kwargs):
         self.status.step = int(state.global_step)
         self.status.epoch = float(state.epoch or 0)
+        self.status.last_step_at = time.time()  # the watchdog's "still making progress"
         if _distributed() and os.getppid() != self._parent_pid:
             # torchrun (our parent) is gone: the run is already reported failed; do not train on orphaned.
             print("torchrun is gone; this rank exits", flush=True)

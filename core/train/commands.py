@@ -2,6 +2,7 @@
 
     python -m core train start --model demo-tiny --dataset assistant --preset cpu-demo --probe 你是谁？ --wait --json
     python -m core train start --resume RUN/checkpoint-50 --max-steps 200 --json
+    python -m core train start --stage dpo --model demo-tiny --dataset pairs --from-run SFT_RUN --json
     python -m core train status RUN --json
     python -m core runs --json
 
@@ -25,7 +26,19 @@ def status_payload(run_id: str) -> dict:
             "adapter": runs.has_final_adapter(run_id), "error": s.error, "hint": s.hint,
             "model": s.model, "dataset": s.dataset, "devices": s.devices, "processes": s.processes,
             "parent": s.parent, "queue_reason": s.queue_reason, "eta_seconds": s.eta_seconds(),
-            "log_tail": runs.log_tail(run_id, 20) if s.status == "failed" else ""}  # why, in the worker's words
+            "log_tail": runs.log_tail(run_id, 20) if s.status == "failed" else "",  # why, in the worker's words
+            **_watch_and_cost(s)}
+
+
+def _watch_and_cost(status) -> dict:
+    """stalled / last_step_at (core/train/watchdog.py) and the cost so far / at ETA (core/train/cost.py)."""
+    from core.train import cost, runs, watchdog
+
+    out = watchdog.stall_info(status).to_dict()
+    out["stage"] = runs.read_config(status.run_id).get("stage", "sft")
+    money = cost.run_cost(status)
+    out.update(money.to_dict() if money else {"cost_so_far": None, "cost_at_eta": None, "currency": None})
+    return out
 
 
 def _bool(text: str) -> bool:
@@ -39,7 +52,8 @@ def _bool(text: str) -> bool:
 def config_from_args(args):
     """The TrainConfig a `train start` command line describes (preset or resumed run + overrides)."""
     from core.train import launcher
-    from core.train.config import DEFAULT_PRESET, TrainConfig
+    from core.train.config import TrainConfig
+    from core.train.presets import DEFAULT_PRESET, from_preset
 
     overrides = {}
     for f in fields(TrainConfig):
@@ -54,10 +68,12 @@ def config_from_args(args):
         return launcher.resume_config(args.resume_from, **overrides)
     if not args.model or not args.dataset:
         raise UserError("err.train.model_dataset_required")
-    return TrainConfig.from_preset(args.preset or DEFAULT_PRESET, **overrides)
+    return from_preset(args.preset or DEFAULT_PRESET, **overrides)
 
 
 def register(sub) -> None:
+    from core.train.config import STAGES
+
     train = sub.add_parser("train", help="start, watch and stop training runs")
     tsub = train.add_subparsers(dest="train_command", required=True)
 
@@ -76,6 +92,11 @@ def register(sub) -> None:
     p.add_argument("--dataset")
     p.add_argument("--preset", help="built-in (xtuner-qlora, cpu-demo) or a saved preset")
     p.add_argument("--resume", dest="resume_from", help="RUN or RUN/checkpoint-N to resume from (keeps its settings)")
+    p.add_argument("--stage", choices=list(STAGES), help="sft (default), pt, dpo, orpo or kto; the dataset's kind must fit")
+    p.add_argument("--from-run", dest="init_adapter", help="continue from RUN: start from that finished run's adapter")
+    p.add_argument("--beta", dest="pref_beta", type=float, help="DPO/KTO beta, ORPO lambda (default 0.1)")
+    p.add_argument("--report-to", dest="trackers", help="also log to wandb and/or swanlab (installed and logged in); "
+                                                        "default: TensorBoard only, nothing sent")
     p.add_argument("--max-steps", dest="max_steps", type=int)
     p.add_argument("--epochs", type=float)
     p.add_argument("--learning-rate", "--lr", dest="learning_rate", type=float)
@@ -104,6 +125,12 @@ def register(sub) -> None:
     p.add_argument("--nproc", dest="num_processes", type=int,
                    help="training processes (default one per GPU; >1 on CPU = DDP over gloo)")
     p.add_argument("--deepspeed", choices=["zero2", "zero3"])
+    p.add_argument("--nnodes", type=int, help="machines in this run (torchrun rendezvous; default 1)")
+    p.add_argument("--node-rank", dest="node_rank", type=int, help="this machine's rank, 0 = the master")
+    p.add_argument("--master-addr", dest="master_addr", help="address of node 0, reachable from every node")
+    p.add_argument("--master-port", dest="master_port", type=int, help="port on node 0 (default 29500)")
+    p.add_argument("--join-timeout", dest="join_timeout", type=int,
+                   help="seconds to wait for every node before failing (default 600)")
     p.add_argument("--name", dest="run_name")
     p.add_argument("--seed", type=int)
     p.add_argument("--wait", action="store_true", help="return when the run ends")
@@ -141,6 +168,38 @@ def register(sub) -> None:
         if action.dest not in ("help", "json", "wait") and action.option_strings:
             p._add_action(action)
     p.add_argument("--gpu-memory-gb", dest="gpu_memory_gb", type=float, help="compare against this much memory")
+
+    def set_price(args) -> dict:
+        from core.train import cost
+
+        if args.per_hour is not None:
+            cost.set_price(args.per_hour, args.currency)
+        rate = cost.price()
+        return {"price_per_hour": rate[0] if rate else None, "currency": rate[1] if rate else None}
+
+    p = command(tsub, "price", set_price, "show or set the server's price per hour (for the cost of runs)")
+    p.add_argument("per_hour", nargs="?", type=float, help="price per hour; 0 clears it")
+    p.add_argument("--currency", default="$", help="$ or ¥")
+
+    def sweep(args) -> dict:
+        from core.train import sweeps
+
+        grid = sweeps.parse_grid(args.grid or [])
+        sweep_id, run_ids = sweeps.launch_sweep(config_from_args(args), grid, confirm=args.yes)
+        if args.wait:
+            from core.train import launcher
+
+            for run_id in run_ids:
+                launcher.wait_for(run_id)
+            return {"sweep_id": sweep_id, "run_ids": run_ids, "ranking": sweeps.rank_sweep(sweep_id)}
+        return {"sweep_id": sweep_id, "run_ids": run_ids}
+
+    p = command(tsub, "sweep", sweep, "queue a grid of runs (e.g. --grid lr=1e-4,2e-4 --grid lora_r=8,16) as one sweep")
+    for action in list(tsub.choices["start"]._actions):
+        if action.dest not in ("help", "json") and action.option_strings:
+            p._add_action(action)
+    p.add_argument("--grid", action="append", help="setting=value1,value2 (repeat for up to 3 settings)")
+    p.add_argument("--yes", action="store_true", help="confirm a sweep of more than 8 runs")
 
     def list_presets(args) -> dict:
         from core.train import presets

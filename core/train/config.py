@@ -1,17 +1,17 @@
-"""TrainConfig: every setting of a training run, with defaults, presets and validation.
+"""TrainConfig: every setting of a training run, with defaults and validation.
 
 The Train page, the CLI and the worker all build this same dataclass; the resolved config is
 saved as ``runs/<id>/config.json`` and read back by the worker, so there is no argument list
 copied between places.
 
-    cfg = TrainConfig.from_preset("cpu-demo", model="demo-tiny", dataset="assistant")
+    cfg = TrainConfig(model="demo-tiny", dataset="assistant")   # presets: core/train/presets.py
     cfg.validate()                       # raises UserError(field=...) on the first problem
     cfg.field_errors()                   # {"learning_rate": "must be > 0", ...} for forms
 """
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields
 
 from core.errors import UserError
 from core.i18n import Msg
@@ -19,9 +19,14 @@ from core.i18n import Msg
 QUANTIZATIONS = ("4bit", "8bit", "none")
 SCHEDULERS = ("cosine", "linear", "constant", "constant_with_warmup")
 DEEPSPEED_STAGES = ("", "zero2", "zero3")
+# Training stages: supervised (sft), continued pre-training (pt), preference tuning (dpo, orpo, kto).
+# Which dataset kinds each one takes: core/train/stages/__init__.py.
+STAGES = ("sft", "pt", "dpo", "orpo", "kto")
 # Settings that describe *what* is trained on, not *how*: a saved preset leaves them out.
-NOT_IN_PRESETS = ("model", "dataset", "run_name", "resume_from", "gpus")
+NOT_IN_PRESETS = ("model", "dataset", "run_name", "resume_from", "gpus", "init_adapter", "sweep",
+                  "nnodes", "node_rank", "master_addr", "master_port", "join_timeout")
 _GPUS_RE = re.compile(r"^\d+(,\d+)*$")
+_HOST_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.\-]{0,251}[A-Za-z0-9])?$")
 _MODULE_RE = re.compile(r"^[A-Za-z_][\w.]*$")
 
 
@@ -30,6 +35,9 @@ class TrainConfig:
     model: str = ""
     dataset: str = ""
     run_name: str = ""
+    stage: str = "sft"
+    init_adapter: str = ""  # "RUN": start from that finished run's adapter ("continue from run")
+    pref_beta: float = 0.1  # DPO/KTO: how far from the reference the model may move; ORPO: weight of the odds ratio
     # adapter
     quantization: str = "4bit"  # 4-bit NF4 + double quant (QLoRA); "none" = 16-bit LoRA
     lora_r: int = 64
@@ -51,6 +59,7 @@ class TrainConfig:
     epochs: float = 3.0
     max_steps: int = -1  # > 0 overrides epochs
     gradient_checkpointing: bool = True
+    gpu_kernels: bool = True  # on CUDA: Liger kernels / flash-attention when installed (core/train/gpu_speed.py)
     seed: int = 42
     # bookkeeping
     logging_steps: int = 10
@@ -65,7 +74,15 @@ class TrainConfig:
     gpus: str = ""  # CUDA_VISIBLE_DEVICES, e.g. "0,1"; "" = the default device (GPU 0, or the CPU)
     num_processes: int = 0  # 0 = one per selected GPU; > 1 runs DDP under torchrun (gloo on CPU)
     deepspeed: str = ""  # "" | "zero2" | "zero3" (multi-GPU only; needs the deepspeed package)
+    # several machines: torchrun's static rendezvous at master_addr:master_port (node 0 is the master)
+    nnodes: int = 1
+    node_rank: int = 0
+    master_addr: str = ""
+    master_port: int = 29500
+    join_timeout: int = 600  # seconds the nodes wait for each other before the run fails with a message
     resume_from: str = ""  # "RUN[/checkpoint-N]"
+    sweep: str = ""  # the sweep this run belongs to (core/train/sweeps.py)
+    trackers: str = ""  # also report to: "wandb", "swanlab" or both (core/train/trackers.py); "" = TensorBoard only
 
     @property
     def gpu_list(self) -> list[str]:
@@ -75,6 +92,11 @@ class TrainConfig:
     def processes(self) -> int:
         """How many training processes: num_processes, else one per selected GPU (at least 1)."""
         return self.num_processes if self.num_processes > 0 else max(1, len(self.gpu_list))
+
+    @property
+    def world_size(self) -> int:
+        """Training processes over all machines."""
+        return self.processes * max(1, self.nnodes)
 
     @property
     def devices(self) -> list[str]:
@@ -92,15 +114,6 @@ class TrainConfig:
     def from_dict(cls, data: dict) -> "TrainConfig":
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
-
-    @classmethod
-    def from_preset(cls, preset: str, **overrides) -> "TrainConfig":
-        """A built-in preset (PRESETS) or one the user saved (core.train.presets), with overrides."""
-        if preset in PRESETS:
-            return replace(PRESETS[preset]["config"], **overrides)
-        from core.train import presets
-
-        return replace(presets.load_preset(preset), **overrides)
 
     def field_errors(self, lang: str = "en") -> dict[str, str]:
         """Every invalid field with a message in ``lang``, for showing next to the form fields.
@@ -145,7 +158,18 @@ class TrainConfig:
         check("gpus", not self.gpus.strip() or bool(_GPUS_RE.match(self.gpus.replace(" ", ""))))
         check("num_processes", 0 <= self.num_processes <= 64)
         check("deepspeed", self.deepspeed in DEEPSPEED_STAGES)
-        check("deepspeed", not self.deepspeed or self.processes > 1, "deepspeed_gpus")
+        check("deepspeed", not self.deepspeed or self.world_size > 1, "deepspeed_gpus")
+        check("nnodes", 1 <= self.nnodes <= 1024)
+        check("node_rank", 0 <= self.node_rank < max(1, self.nnodes))
+        check("master_addr", self.nnodes == 1 or bool(_HOST_RE.match(self.master_addr.strip())))
+        check("master_port", 1024 <= self.master_port <= 65535)
+        check("join_timeout", 10 <= self.join_timeout <= 86400)
+        check("stage", self.stage in STAGES, options=", ".join(STAGES))
+        check("pref_beta", 0 < self.pref_beta <= 10)
+        # KTO estimates its KL term from the other replies in the same batch.
+        check("batch_size", self.stage != "kto" or self.batch_size >= 2, "kto_batch_size")
+        check("init_adapter", not (self.init_adapter and self.resume_from), "init_adapter_resume")
+        check("packing", not (self.packing and self.stage in ("dpo", "orpo", "kto")), "packing_stage")
         return errs
 
     def validate(self) -> "TrainConfig":
@@ -158,33 +182,3 @@ class TrainConfig:
     @property
     def effective_batch(self) -> int:
         return self.batch_size * self.grad_accum
-
-
-# The classic XTuner QLoRA recipe (internlm2_chat_7b_qlora_*): r=64, alpha=16, lr 2e-4,
-# batch 1 x accumulate 16, max_length 1024 (XTuner's default 2048 halved for 24 GB cards).
-_XTUNER = TrainConfig(
-    quantization="4bit", lora_r=64, lora_alpha=16, lora_dropout=0.1, max_length=1024,
-    batch_size=1, grad_accum=16, learning_rate=2e-4, lr_scheduler="cosine", warmup_ratio=0.03,
-    epochs=3, save_steps=500, save_total_limit=3, logging_steps=10, gradient_checkpointing=True,
-)
-# Finishes on demo-tiny in about a minute on 2 CPU cores, and the self-introduction is learnt.
-_CPU_DEMO = TrainConfig(
-    quantization="4bit", lora_r=64, lora_alpha=16, lora_dropout=0.05, max_length=256,
-    batch_size=4, grad_accum=1, learning_rate=3e-3, lr_scheduler="cosine", warmup_ratio=0.03,
-    epochs=1, max_steps=150, save_steps=50, save_total_limit=3, logging_steps=5,
-    gradient_checkpointing=False,
-)
-
-PRESETS: dict[str, dict] = {
-    "xtuner-qlora": {"config": _XTUNER, "label": {"en": "XTuner QLoRA (classic, GPU)",
-                                                   "zh": "XTuner QLoRA 经典配方（GPU）"}},
-    "cpu-demo": {"config": _CPU_DEMO, "label": {"en": "CPU demo (demo-tiny, ~1 min)",
-                                                 "zh": "CPU 演示（demo-tiny，约 1 分钟）"}},
-}
-DEFAULT_PRESET = "xtuner-qlora"
-CPU_PRESET = "cpu-demo"
-
-
-def default_preset(has_gpu: bool) -> str:
-    """The preset a new Train form starts from: the classic QLoRA recipe on a GPU, the demo on a CPU."""
-    return DEFAULT_PRESET if has_gpu else CPU_PRESET

@@ -20,6 +20,10 @@ from core.jobs import DISK_FULL_NEEDLES
 # fail.<code> (the short reason) and fail.<code>.hint (what to try).
 _RULES = [
     (DISK_FULL_NEEDLES, "disk_full"),
+    # A multi-node run whose other machines never joined (the master's TCPStore), or whose master
+    # never answered (the other machines): torchrun's static rendezvous timed out.
+    (("waiting for clients", "clients joined", "client socket has timed out",
+      "socket has timed out while trying to connect"), "nodes_never_joined"),
     (("CUDA out of memory", "OutOfMemoryError", "DefaultCPUAllocator: can't allocate", "Cannot allocate memory",
       "std::bad_alloc", "MemoryError"), "oom"),
     (("CUDA error", "cuDNN", "NCCL", "device-side assert", "no CUDA GPUs are available", "CUDA driver",

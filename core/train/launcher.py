@@ -8,7 +8,7 @@ itself, or, with several processes, by exec'ing torchrun (DDP) under the same pi
 on the UI only reads the folder. ``stop_run`` asks for a graceful stop (STOP file, plus SIGTERM
 for a single process); the worker saves a checkpoint and the adapter.
 
-    status = launch_run(TrainConfig.from_preset("cpu-demo", model="demo-tiny", dataset="assistant"))
+    status = launch_run(from_preset("cpu-demo", model="demo-tiny", dataset="assistant"))
     wait_for(status.run_id)
 """
 from __future__ import annotations
@@ -91,6 +91,13 @@ def launch_messages(config: TrainConfig) -> dict[str, Msg]:
         errors["dataset"] = Msg("train.err.dataset_missing", name=config.dataset)
     if config.deepspeed and "deepspeed" not in errors and importlib.util.find_spec("deepspeed") is None:
         errors["deepspeed"] = Msg("train.err.deepspeed_missing")
+    if "stage" not in errors and "dataset" not in errors:
+        from core.train import stages
+
+        errors.update(stages.dataset_errors(config))
+    from core.train.trackers import tracker_errors
+
+    errors.update(tracker_errors(config))
     return errors
 
 
@@ -138,13 +145,16 @@ def prepare_run(config: TrainConfig) -> tuple[str, Path]:
                 raise UserError("err.train.locked_differs", key=key, run_id=parent_id, was=parent[key],
                                 field=key, hint="err.train.locked_differs.hint")
         check_resume_layout(parent_id, TrainConfig.from_dict(parent), config)
+    from core.train.stages import init_adapter_path
+
+    start_adapter = init_adapter_path(config, model_path)  # "continue from run"; UserError if it does not fit
     name = config.run_name.strip() or runs.next_run_name(f"{Path(config.model).name}-{config.dataset}")
     run_id = runs.new_run_id(name)
     folder = workspace.runs_dir() / run_id
     folder.mkdir(parents=True)
     resolved = replace(config, run_name=name)
     payload = resolved.to_dict() | {"model_path": str(model_path), "resume_checkpoint": resume_checkpoint,
-                                    "run_id": run_id}
+                                    "run_id": run_id, "init_adapter_path": start_adapter}
     workspace.atomic_write_json(folder / runs.CONFIG_FILE, payload)
     if resume_checkpoint:
         _copy_history(parent_id, resume_checkpoint, folder)

@@ -21,7 +21,7 @@ weights loaded; config.json for other formats):
 It is compared with the selected GPU's memory (``nvidia-smi``, no torch import) or the RAM on a
 CPU-only machine. ``bench/bench_train_memory.py`` measures the error against the real peak.
 
-    est = estimate_for_config(TrainConfig.from_preset("cpu-demo", model="demo-tiny", dataset="x"))
+    est = estimate_for_config(from_preset("cpu-demo", model="demo-tiny", dataset="x"))
     est.total_bytes, est.fits
 """
 from __future__ import annotations

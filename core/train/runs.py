@@ -70,6 +70,7 @@ class RunStatus(jobs.JobStatus):
     start_step: int = 0  # the step training (re)started at; ETA counts from here
     train_started: float | None = None
     queue_reason: str | None = None  # why a queued run is still waiting
+    last_step_at: float | None = None  # when the last training step finished (core/train/watchdog.py)
 
     def eta_seconds(self) -> float | None:
         """Remaining time from the average step time so far."""

@@ -10,7 +10,8 @@ template, with no ``{% generation %}`` markers needed.
                                     {"role": "assistant", "content": "hello"}]})
     -> {"input_ids": [...], "assistant_masks": [0, 0, ..., 1, 1, 1]}
 
-A row ``{"text": ...}`` (continued pre-training) is learnt in full.
+A row ``{"text": ...}`` (continued pre-training) is learnt in full. An assistant message with
+``"loss_weight": 0`` (LLaMA-Factory v1 data) is context only: its tokens are not learnt.
 """
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ def assistant_spans(tokenizer, messages: list[dict], tools: list | None = None) 
     spans: list[tuple[int, int]] = []
     cursor = 0
     for i, message in enumerate(messages):
-        if message.get("role") != "assistant":
+        if message.get("role") != "assistant" or message.get("loss_weight") == 0:
             continue
         before = _render(tokenizer, messages[:i], True, tools) if i else ""
         upto = _render(tokenizer, messages[: i + 1], False, tools)

@@ -4,7 +4,8 @@ Started by core/train/launcher.py as a separate OS process (its own session), so
 browser or restarting Streamlit never touches it. It first waits in the queue (state
 ``queued``, core/train/queue.py) until its devices are free and earlier runs have started;
 then it trains with TRL's SFTTrainer + PEFT LoRA on a bitsandbytes 4-bit NF4 (double-quantised)
-base — or 8-bit, or 16-bit LoRA — and reports only through the run folder (status.json,
+base — or 8-bit, or 16-bit LoRA; DPO/ORPO/KTO with their TRL trainers (core/train/stages/) on the
+same model, LoRA and arguments — and reports only through the run folder (status.json,
 metrics.jsonl, samples.jsonl, checkpoints, adapter/, tensorboard/).
 
 With more than one process it replaces itself (``os.execv``, same pid) by
@@ -30,7 +31,7 @@ import traceback
 from pathlib import Path
 
 from core import jobs, workspace
-from core.train import runs
+from core.train import runs, stages, trackers
 from core.train.config import TrainConfig
 from core.train.failures import explain
 
@@ -158,19 +159,35 @@ def deepspeed_config(stage: str, folder: Path) -> str:
 
 
 def sft_config(config: TrainConfig, folder: Path, has_eval: bool, report_to: list[str] | None = None):
-    import torch
     from trl import SFTConfig
+
+    return SFTConfig(
+        **training_arguments(config, folder, has_eval, report_to),
+        packing=config.packing,
+        packing_strategy="bfd",  # padding-free rows; samples isolated (see core/train/packing.py)
+    )
+
+
+def training_arguments(config: TrainConfig, folder: Path, has_eval: bool, report_to: list[str] | None = None) -> dict:
+    """The trainer arguments every stage shares (SFT, pre-training, DPO, ORPO, KTO)."""
+    import torch
 
     on_gpu = torch.cuda.is_available()
     os.environ["TENSORBOARD_LOGGING_DIR"] = str(folder / runs.TENSORBOARD_DIR)  # TensorBoard event files
     bf16 = on_gpu and torch.cuda.is_bf16_supported()
     eval_steps = config.eval_steps or config.save_steps
     extra = {}
-    if config.processes > 1:
+    if config.world_size > 1:
         extra.update(ddp_backend=None if on_gpu else "gloo", ddp_find_unused_parameters=False)
     if config.deepspeed:
         extra["deepspeed"] = deepspeed_config(config.deepspeed, folder)
-    return SFTConfig(
+    from core.train.gpu_speed import speed_plan
+
+    plan = speed_plan(config, on_gpu)
+    extra.update(plan.trainer_arguments())
+    for note in plan.notes:
+        print(note, flush=True)
+    return dict(
         output_dir=str(folder),
         per_device_train_batch_size=config.batch_size,
         per_device_eval_batch_size=config.batch_size,
@@ -186,15 +203,14 @@ def sft_config(config: TrainConfig, folder: Path, has_eval: bool, report_to: lis
         eval_strategy="steps" if has_eval else "no",
         eval_steps=eval_steps if has_eval else None,
         max_length=config.max_length,
-        packing=config.packing,
-        packing_strategy="bfd",  # padding-free rows; samples isolated (see core/train/packing.py)
         activation_checkpointing=config.gradient_checkpointing,
         activation_checkpointing_kwargs={"use_reentrant": False} if config.gradient_checkpointing else None,
         seed=config.seed,
         bf16=bf16,
         fp16=on_gpu and not bf16,
         use_cpu=not on_gpu,
-        report_to=["tensorboard"] if report_to is None else report_to,
+        report_to=trackers.report_to(config) if report_to is None else report_to,
+        run_name=folder.name,
         disable_tqdm=True,
         dataloader_num_workers=0,
         save_only_model=False,  # keep optimizer + scheduler state so a run can resume
@@ -254,7 +270,7 @@ def save_final_adapter(trainer, folder: Path, is_main: bool) -> None:
         workspace.atomic_replace_dir(staging, target)
 
 
-def train(folder: Path, status: runs.RunStatus, is_main: bool = True) -> str:
+def train(folder: Path, status: runs.RunStatus, is_main: bool = True, writes_status: bool | None = None) -> str:
     """Run the training; returns the final state ("completed" or "stopped")."""
     from transformers.integrations import TensorBoardCallback
     from trl import SFTTrainer
@@ -267,19 +283,33 @@ def train(folder: Path, status: runs.RunStatus, is_main: bool = True) -> str:
     config = TrainConfig.from_dict(raw)
     model_path = raw.get("model_path") or config.model
     tokenizer = load_tokenizer(model_path)
-    train_ds, eval_ds = build_datasets(config, tokenizer)
+    preference = config.stage in stages.PREFERENCE_STAGES  # DPO/ORPO/KTO: core/train/stages/
+    if preference:
+        train_ds = eval_ds = None
+        arguments = training_arguments(config, folder, config.eval_ratio > 0)
+    else:
+        train_ds, eval_ds = build_datasets(config, tokenizer)
     # The arguments before the model: under ZeRO-3 they make from_pretrained load each rank's shard
     # only (deepspeed.zero.Init), so a model bigger than one GPU loads at all. (Not for a 4-bit base:
     # its weights are quantised whole and sharded by the engine.)
     zero3 = config.deepspeed == "zero3"  # (validation guarantees several processes)
-    args = sft_config(config, folder, eval_ds is not None)
+    args = None if preference else sft_config(config, folder, eval_ds is not None)
     if zero3 and config.quantization == "none":
         import deepspeed
 
-        _ = args.device  # the process group, then DeepSpeed's view of it: zero.Init needs the world size
+        if args is not None:
+            _ = args.device  # the process group, then DeepSpeed's view of it: zero.Init needs the world size
         deepspeed.init_distributed()
     model = load_model(model_path, config.quantization, attention_implementation(config.packing),
                        zero3=zero3)
+    peft_config = lora_config(config)
+    if raw.get("init_adapter_path"):  # "continue from run": train that run's adapter further
+        if config.quantization != "none":
+            from peft import prepare_model_for_kbit_training
+
+            model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=config.gradient_checkpointing)
+        model, peft_config = stages.load_start_adapter(model, raw["init_adapter_path"]), None
+        print(f"starting from the adapter of {config.init_adapter}", flush=True)
     if config.packing:
         if getattr(next(model.parameters()), "ds_id", None) is not None:
             print("packing self-check skipped: ZeRO-3 holds only a shard of each weight here "
@@ -287,7 +317,7 @@ def train(folder: Path, status: runs.RunStatus, is_main: bool = True) -> str:
         else:
             check_packing(model, train_ds, tokenizer, config.quantization != "none")
 
-    folder_cb = RunFolderCallback(folder, status, is_main)
+    folder_cb = RunFolderCallback(folder, status, is_main if writes_status is None else writes_status)
     if _stop["requested"]:
         folder_cb.stop_requested = True
     signal.signal(signal.SIGTERM, lambda *_: setattr(folder_cb, "stop_requested", True))
@@ -297,11 +327,14 @@ def train(folder: Path, status: runs.RunStatus, is_main: bool = True) -> str:
         callbacks.append(ProbeCallback(folder, tokenizer, config.probe_prompts, every, config.probe_max_new_tokens,
                                        is_main=is_main, synced=zero3))
 
-    trainer = SFTTrainer(
-        model=model, args=args, train_dataset=train_ds,
-        eval_dataset=eval_ds, processing_class=tokenizer, peft_config=lora_config(config),
-        callbacks=callbacks,
-    )
+    if preference:
+        trainer = stages.build_trainer(config, model, tokenizer, arguments, peft_config, callbacks)
+    else:
+        trainer = SFTTrainer(
+            model=model, args=args, train_dataset=train_ds,
+            eval_dataset=eval_ds, processing_class=tokenizer, peft_config=peft_config,
+            callbacks=callbacks,
+        )
     # TensorBoard after our callback, so it also records the tokens/s and memory we add to the logs.
     tb = trainer.pop_callback(TensorBoardCallback)
     if tb is not None:
@@ -337,9 +370,21 @@ def wait_for_turn(folder: Path) -> bool:
         time.sleep(queue.POLL_SECONDS)
 
 
-def exec_torchrun(folder: Path, processes: int) -> None:
-    """Become torchrun (same pid, so status.json's pid stays right) running every rank of this worker."""
-    argv = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nnodes=1",
+def exec_torchrun(folder: Path, processes: int, config: TrainConfig | None = None) -> None:
+    """Become torchrun (same pid, so status.json's pid stays right) running every rank of this worker.
+
+    Several machines: a static rendezvous at master_addr:master_port; node 0 hosts it and waits
+    up to join_timeout seconds for the others (core/train/multinode.py prints their command).
+    """
+    if config is not None and config.nnodes > 1:
+        where = ["--rdzv-backend=static", f"--nnodes={config.nnodes}", f"--node-rank={config.node_rank}",
+                 f"--master-addr={config.master_addr.strip()}", f"--master-port={config.master_port}",
+                 f"--rdzv-conf=timeout={config.join_timeout}"]
+        print(f"node {config.node_rank} of {config.nnodes}: waiting for every node at "
+              f"{config.master_addr}:{config.master_port} (up to {config.join_timeout} s)", flush=True)
+    else:
+        where = ["--standalone", "--nnodes=1"]
+    argv = [sys.executable, "-m", "torch.distributed.run", *where,
             f"--nproc_per_node={processes}", "-m", "core.train.worker", str(folder)]
     print(f"starting {processes} processes: {' '.join(argv[1:])}", flush=True)
     sys.stdout.flush()
@@ -349,14 +394,20 @@ def exec_torchrun(folder: Path, processes: int) -> None:
 
 def run_training(folder: Path, distributed: bool) -> int:
     """Train and record the outcome in status.json (rank 0; any rank records a failure)."""
-    main_rank = rank() == 0
+    # Rank 0 writes the run folder; on the other machines of a multi-node run, each machine's first
+    # process keeps its own folder's status (checkpoints and the adapter are only written by rank 0).
+    main_rank = rank() == 0 or (is_distributed_child() and int(os.environ.get("LOCAL_RANK", "0")) == 0
+                                and int(os.environ.get("GROUP_RANK", "0")) > 0)
     status = jobs.read_status(folder, runs.RunStatus)
     if main_rank:
         status.status = "running"
         status.started = status.started or time.time()
         runs.write_status(status)
+        from core.train.watchdog import start_heartbeat
+
+        start_heartbeat(folder)
     try:
-        final = train(folder, status, is_main=main_rank)
+        final = train(folder, status, is_main=rank() == 0, writes_status=main_rank)
         status.status = final
         status.error = status.hint = None
         code = 0
@@ -421,9 +472,9 @@ def main(argv: list[str] | None = None) -> int:
         status.finished = time.time()
         runs.write_status(status)
         return 1
-    if config.processes > 1:
+    if config.world_size > 1:
         jobs.keep_lock_across_exec(folder)
-        exec_torchrun(folder, config.processes)  # does not return
+        exec_torchrun(folder, config.processes, config)  # does not return
     return run_training(folder, distributed=False)
 
 
