@@ -7,6 +7,7 @@ the cost of using them). ``--quantization 4bit`` loads the base as the QLoRA run
 (NF4, quantized while loading). Then, each in a fresh subprocess so peak memory is its own:
 
 - ``switch``: load the base once and run core.chat.compare.run_compare over base + N adapters
+  (since issue 13 all models answer together in mixed-adapter batches; see bench_batch_generate.py)
   (what the Compare page and ``python -m core compare`` do);
 - ``reload``: for base and for each adapter, load the base again in the same process, attach
   that one adapter, answer the same prompts, free it;
@@ -108,12 +109,13 @@ def run_mode(mode: str, model: str, adapters: list[str], n_prompts: int, max_new
     import torch
 
     from core.chat import compare as C
+    from core.chat.prompts import PromptItem
     from core.chat.generate import GenerationSettings, generate_reply
     from core.models.loading import load_base
 
     torch.set_num_threads(os.cpu_count() or 1)
     settings = GenerationSettings(max_new_tokens=max_new_tokens, temperature=0.0, repetition_penalty=1.0)
-    prompts = [C.PromptItem(p) for p in PROMPTS[:n_prompts]]
+    prompts = [PromptItem(p) for p in PROMPTS[:n_prompts]]
     load_seconds = 0.0
     started = time.perf_counter()
     answers: dict[str, list[str]] = {}

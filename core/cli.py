@@ -22,8 +22,8 @@ COMMAND_MODULES = (
     "core.models.commands",
     "core.data.commands",
     "core.train.commands",
-    "core.chat.commands",
-    "core.compare_commands",  # compare + export merge
+    "core.chat.commands",  # chat + compare
+    "core.eval.commands",
     "core.rag.commands",
     "core.serve.commands",
 )
@@ -47,6 +47,11 @@ def command(sub, name: str, func: Callable[[argparse.Namespace], dict], help: st
     add_json_flag(parser)
     parser.set_defaults(func=func)
     return parser
+
+
+def stderr_progress(fraction: float, message) -> None:
+    """A long command's ``progress(fraction, message)`` callback: one line on stderr."""
+    print(f"[{fraction * 100:5.1f}%] {message}", file=sys.stderr, flush=True)
 
 
 def _print(payload: Any, as_json: bool, out) -> None:

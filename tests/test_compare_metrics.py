@@ -8,6 +8,8 @@ import pytest
 
 from core.chat import compare as C
 from core.chat import metrics as M
+from core.chat import prompts as P
+from core.data.shape import eval_split_rows
 from core.errors import UserError
 
 
@@ -59,7 +61,7 @@ def test_score_answers_skips_prompts_without_reference():
 
 
 def test_parse_typed_and_files():
-    items = C.parse_prompt_text("Who are you?\t我是小智\n\n你好\nWhat is 2+2? ||| 4\n")
+    items = P.parse_prompt_text("Who are you?\t我是小智\n\n你好\nWhat is 2+2? ||| 4\n")
     assert [(i.prompt, i.reference) for i in items] == [("Who are you?", "我是小智"), ("你好", None),
                                                         ("What is 2+2?", "4")]
 
@@ -70,32 +72,43 @@ def test_parse_typed_and_files():
                       {"role": "assistant", "content": "R"}]},
         "just a prompt",
     ]).encode()
-    items = C.parse_prompt_file(jsonl, "p.jsonl")
+    items = P.parse_prompt_file(jsonl, "p.jsonl")
     assert [(i.prompt, i.reference) for i in items] == [
         ("Q1", "A1"), ("Translate\nhello", "你好"), ("U", "R"), ("just a prompt", None)]
     assert items[2].chat_messages()[0] == {"role": "system", "content": "S"}
 
-    csv_items = C.parse_prompt_file("prompt,reference\n你是谁？,我是小智\nhi,\n".encode("gbk"), "p.csv")
+    csv_items = P.parse_prompt_file("prompt,reference\n你是谁？,我是小智\nhi,\n".encode("gbk"), "p.csv")
     assert [(i.prompt, i.reference) for i in csv_items] == [("你是谁？", "我是小智"), ("hi", None)]
-    json_items = C.parse_prompt_file(b'[{"prompt": "a"}, {"prompt": "b", "reference": "c"}]', "p.json")
+    json_items = P.parse_prompt_file(b'[{"prompt": "a"}, {"prompt": "b", "reference": "c"}]', "p.json")
     assert [i.reference for i in json_items] == [None, "c"]
+
+
+def test_prompt_files_use_the_importers_column_names():
+    sheet = P.parse_prompt_file("问题,答案\n你是谁？,我是小智\n你好,\n".encode("gbk"), "qa.csv")
+    assert [(i.prompt, i.reference) for i in sheet] == [("你是谁？", "我是小智"), ("你好", None)]
+    sharegpt = json.dumps({"conversations": [{"from": "human", "value": "U"}, {"from": "gpt", "value": "R"}]})
+    items = P.parse_prompt_file(sharegpt.encode(), "s.jsonl")
+    assert [(i.prompt, i.reference) for i in items] == [("U", "R")]
+    with pytest.raises(UserError) as caught:
+        P.parse_prompt_file("名字,年龄\n张三,3\n".encode(), "x.csv")
+    assert "问题" in caught.value.text("zh") and "问题列" in caught.value.text("zh")
 
 
 def test_parse_errors_say_where():
     with pytest.raises(UserError, match="Line 2"):
-        C.parse_prompt_file(b'{"prompt": "a"}\n{oops\n', "p.jsonl")
+        P.parse_prompt_file(b'{"prompt": "a"}\n{oops\n', "p.jsonl")
     with pytest.raises(UserError, match="no prompt column"):
-        C.parse_prompt_file(b"foo,bar\n1,2\n", "p.csv")
+        P.parse_prompt_file(b"foo,bar\n1,2\n", "p.csv")
     with pytest.raises(UserError, match="Unsupported"):
-        C.parse_prompt_file(b"x", "p.docx")
+        P.parse_prompt_file(b"x", "p.docx")
     with pytest.raises(UserError, match="empty"):
-        C.parse_prompt_text("\n  \n")
+        P.parse_prompt_text("\n  \n")
 
 
 def test_prompts_from_rows_dedupes_and_keeps_history():
     row = {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"},
                         {"role": "user", "content": "who?"}, {"role": "assistant", "content": "me"}]}
-    items = C.prompts_from_rows([row, row, {"text": "plain"}])
+    items = P.prompts_from_rows([row, row, {"text": "plain"}])
     assert len(items) == 1
     assert items[0].prompt == "who?" and items[0].reference == "me"
     assert [m["content"] for m in items[0].chat_messages()] == ["hi", "hello", "who?"]
@@ -109,11 +122,11 @@ def test_eval_split_is_the_workers_split(workbench_home):
     rows = [{"messages": [{"role": "user", "content": f"q{i}"}, {"role": "assistant", "content": f"a{i}"}]}
             for i in range(50)]
     store.save_dataset("d", rows, source="test")
-    ours = C.eval_split_rows("d", 0.1, 42)
+    ours = eval_split_rows("d", 0.1, 42)
     theirs = Dataset.from_list(rows).train_test_split(test_size=0.1, seed=42)["test"]  # what the worker does
     assert ours == [dict(r) for r in theirs]
     with pytest.raises(UserError):
-        C.eval_split_rows("d", 0.0, 42)
+        eval_split_rows("d", 0.0, 42)
 
 
 def test_diff_segments_marks_only_changes():
@@ -127,7 +140,7 @@ def test_diff_segments_marks_only_changes():
 
 def test_result_table_csv_and_curves():
     result = C.CompareResult(
-        model="m", quantization="none", settings={}, prompts=[C.PromptItem("p1", "r1"), C.PromptItem("p2", "r2")],
+        model="m", quantization="none", settings={}, prompts=[P.PromptItem("p1", "r1"), P.PromptItem("p2", "r2")],
         columns=[C.ModelColumn("base"), C.ModelColumn("r/checkpoint-10", "/x/r/checkpoint-10", "r", "checkpoint-10", 10),
                  C.ModelColumn("r/checkpoint-20", "/x/r/checkpoint-20", "r", "checkpoint-20", 20)],
         answers={"base": ["x", "y"], "r/checkpoint-10": ["r1", "y"], "r/checkpoint-20": ["r1", "r2"]},

@@ -10,6 +10,8 @@ import pytest
 
 from compare_fixtures import QUESTIONS, trained_workspace, ws  # noqa: F401 (ws is a fixture)
 from core.chat import compare as C
+from core.chat import prompts as P
+from core.data.shape import eval_split_rows
 from core.chat.generate import GenerationSettings, generate_reply
 from core.errors import UserError
 
@@ -24,16 +26,18 @@ def shared_lm(tmp_path_factory):
 
 
 def test_every_checkpoint_is_listed_grouped_by_run(ws):
-    groups = C.checkpoints_by_run()
-    assert [g[0] for g in groups] == [ws.run_id]
-    assert [r.name for r in groups[0][2]] == ["checkpoint-10", "checkpoint-20", "adapter"]
+    from core.train.runs import checkpoints_by_run
+
+    groups = checkpoints_by_run()
+    assert [g.run_id for g in groups] == [ws.run_id]
+    assert [r.name for r in groups[0].adapters] == ["checkpoint-10", "checkpoint-20", "adapter"]
 
 
 def test_table_matches_per_model_greedy_chat(ws, shared_lm):
     from core.models.loading import load_base
 
     specs = [f"{ws.run_id}/checkpoint-10", f"{ws.run_id}/adapter"]
-    prompts = [C.PromptItem(q) for q in QUESTIONS[:3]]
+    prompts = [P.PromptItem(q) for q in QUESTIONS[:3]]
     result = C.run_compare(shared_lm, prompts, specs, SETTINGS)
     assert result.labels == ["base", *specs]
     # one base in memory: both adapters were attached to the same model object
@@ -52,9 +56,9 @@ def test_table_matches_per_model_greedy_chat(ws, shared_lm):
 def test_scores_and_eval_loss_per_checkpoint(ws, shared_lm):
     dataset, ratio, seed, held_out = C.run_eval_split(ws.run_id)
     assert (dataset, ratio, held_out) == ("assistant", 0.1, True)
-    rows = C.eval_split_rows(dataset, ratio, seed)
+    rows = eval_split_rows(dataset, ratio, seed)
     assert len(rows) == 20
-    prompts = C.prompts_from_rows(rows, limit=4)
+    prompts = P.prompts_from_rows(rows, limit=4)
     assert prompts and all(p.reference for p in prompts)
     specs = [f"{ws.run_id}/checkpoint-10", f"{ws.run_id}/checkpoint-20"]
     result = C.run_compare(shared_lm, prompts, specs, SETTINGS, eval_rows=rows,
@@ -87,7 +91,7 @@ def test_checkpoint_of_another_base_is_refused(ws):
         C.check_fits(ws.other_model_path, [ws.adapter("checkpoint-10")])
     other = load_base(ws.other_model_path)
     with pytest.raises(UserError, match="other-tiny"):
-        C.run_compare(other, [C.PromptItem("hi")], [f"{ws.run_id}/checkpoint-10"], SETTINGS)
+        C.run_compare(other, [P.PromptItem("hi")], [f"{ws.run_id}/checkpoint-10"], SETTINGS)
     assert not other.adapters  # refused before anything was attached
     assert C.adapter_fits(ws.model_path, ws.adapter("adapter"))
     assert not C.adapter_fits(ws.other_model_path, ws.adapter("adapter"))

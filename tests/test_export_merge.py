@@ -8,7 +8,7 @@ import zipfile
 import pytest
 
 from compare_fixtures import QUESTIONS, ws  # noqa: F401 (ws is a fixture)
-from core import export as E
+from core.models import export as E
 from core.chat.generate import GenerationSettings, generate_reply
 from core.errors import UserError
 

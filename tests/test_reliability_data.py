@@ -293,7 +293,7 @@ def test_long_names_are_refused_in_bytes_before_anything_is_written(workbench_ho
         assert done.stderr.startswith("error: ") and "Traceback" not in done.stderr
     assert not (workbench_home / "datasets" / long_zh).exists()
     # a derived default name (export of RUN/checkpoint-N) is cut to fit, keeping the checkpoint
-    from core.export import default_export_name
+    from core.models.export import default_export_name
 
     derived = default_export_name(workspace.runs_dir() / ("20261130-120000-" + "小" * 40) / "checkpoint-1200")
     assert workspace.check_name(derived) == derived and derived.endswith("-checkpoint-1200")

@@ -86,7 +86,7 @@ def test_an_ingest_reports_the_over_limit_file_and_keeps_the_others(workbench_ho
 # ----------------------------------------------------------------------------- 12. exports
 
 def test_adapter_zip_never_follows_a_symlink_out(workbench_home, tmp_path):
-    from core import export
+    from core.models import export
 
     outside = tmp_path / "outside"
     outside.mkdir()

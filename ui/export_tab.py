@@ -1,5 +1,5 @@
 """The Export tab of the Compare page: merge an adapter into its base as a standard model folder,
-or download the adapter as a zip. The work is in core.export."""
+or download the adapter as a zip. The work is in core.models.export."""
 from __future__ import annotations
 
 import streamlit as st
@@ -17,16 +17,16 @@ EXPORT_KEY = "cmp_export"  # ExportResult.to_dict() of the last merge
 def export_tab(models, groups) -> None:
     from pathlib import Path
 
-    from core import export as E
+    from core.models import export as E
 
     st.caption(tr("compare.export_intro"))
-    refs = [ref for _, _, run_refs in groups for ref in run_refs]
+    refs = [ref for group in groups for ref in group.adapters]
     if not refs:
         st.info(tr("compare.no_adapters"))
         return
     by_label = {ref.label: ref for ref in refs}
     labels = list(by_label)
-    newest_final = len(groups[0][2]) - 1  # the newest run's final adapter (or its last checkpoint)
+    newest_final = len(groups[0].adapters) - 1  # the newest run's final adapter (or its last checkpoint)
     label = st.selectbox(tr("compare.export_adapter"), labels, index=newest_final, key="cmp_export_adapter",
                          persist_state=KEEP, format_func=adapter_label_for(refs))
     ref = by_label[label]

@@ -283,6 +283,8 @@ def settings_form(devices: dict) -> None:
               placeholder=tr("train.probe_placeholder"))
         field(b, "number_input", "probe_steps", tr("train.probe_steps"), step=10, help=tr("train.probe_steps_help"))
         field(b, "number_input", "probe_max_new_tokens", tr("train.probe_tokens"), step=16)
+        field(a, "checkbox", "evaluate_when_done", tr("train.evaluate_when_done"),
+              help=tr("train.evaluate_when_done_help"))
 
     with st.expander(tr("train.section.devices"), expanded=bool(devices["gpus"])):
         a, b, c = st.columns(3)

@@ -1,7 +1,7 @@
 """Compare: checkpoints side by side on a prompt set, with scores; then merge one and ship it.
 
 UI only. The work is in core.chat.compare (answers on one loaded base, adapters switched),
-core.chat.metrics (BLEU / ROUGE-L / exact match / eval loss) and core.export (merge, zip).
+core.chat.metrics (BLEU / ROUGE-L / exact match / eval loss) and core.models.export (merge, zip).
 The loaded base is shared with the Chat page through ui.models' cache.
 
     streamlit run views/4_Compare.py
@@ -13,6 +13,7 @@ import time
 
 import streamlit as st
 
+from core.chat.metrics import COMPARE_METRICS
 from core.errors import UserError
 from core.untrusted import inert_html, inert_markdown
 from ui.common import message_text, page_start, show_user_error, tr
@@ -20,10 +21,10 @@ from ui.common import message_text, page_start, show_user_error, tr
 from ui.export_tab import export_tab
 from ui.models import build_demo_block, get_loaded_model, quantization_label, quantization_select, unload_all
 from ui.run_labels import run_label
+from ui.scoreboard_tab import scoreboard_tab
 from ui.state import KEEP, kept_tabs
 
 RESULT_KEY = "cmp_result"  # CompareResult.to_dict() of the comparison on screen
-METRICS = ["bleu", "rouge_l", "exact_match", "eval_loss", "perplexity"]
 
 
 # ----------------------------------------------------------------------------- choosing
@@ -40,7 +41,7 @@ def pick_model(models, groups) -> str | None:
     if st.session_state.get("cmp_model") not in names:
         default = names[0]
         by_path = {str(Path(m.path).resolve()): m.name for m in models}
-        for _, base, _ in groups:
+        for base in (group.base_model for group in groups):
             if base and str(Path(base).resolve()) in by_path:
                 default = by_path[str(Path(base).resolve())]
                 break
@@ -95,8 +96,9 @@ def pick_checkpoints(model_path, groups) -> list[str]:
             del st.session_state[key]
         st.session_state["cmp_ck_for"] = str(model_path)
     matching, other = [], []
-    for run_id, base, refs in groups:
-        (matching if model_path and adapter_fits(model_path, refs[0].path) else other).append((run_id, base, refs))
+    for group in groups:
+        fits = model_path and adapter_fits(model_path, group.adapters[0].path)
+        (matching if fits else other).append((group.run_id, group.base_model, group.adapters))
     chosen: list[str] = []
 
     def run_select(run_id, base, refs, default_all: bool, warn: bool):
@@ -124,6 +126,8 @@ def pick_checkpoints(model_path, groups) -> list[str]:
 def pick_prompts(groups):
     """(prompts, eval_rows, eval_source) from the chosen source; raises UserError when unusable."""
     from core.chat import compare as C
+    from core.chat import prompts as P
+    from core.data.shape import eval_split_rows
 
     st.subheader(tr("compare.prompt_source"))
     source = st.radio(tr("compare.prompt_source"), ["typed", "file", "dataset"], key="cmp_source", persist_state=KEEP,
@@ -131,7 +135,7 @@ def pick_prompts(groups):
                       format_func=lambda s: tr(f"compare.source_{s}"))
     if source == "typed":
         text = st.text_area(tr("compare.typed_label"), tr("compare.typed_default"), key="cmp_typed", persist_state=KEEP, height=120)
-        return (lambda: (C.parse_prompt_text(text), None, None)), False
+        return (lambda: (P.parse_prompt_text(text), None, None)), False
     if source == "file":
         upload = st.file_uploader(tr("compare.file_label"), type=["txt", "jsonl", "json", "csv", "tsv"],
                                   key="cmp_file")
@@ -142,7 +146,7 @@ def pick_prompts(groups):
             from core.limits import check_upload
 
             check_upload(upload.name, upload.size)
-            return C.parse_prompt_file(upload.getvalue(), upload.name), None, None
+            return P.parse_prompt_file(upload.getvalue(), upload.name), None, None
         return from_file, False
     from core.data.store import list_datasets
 
@@ -153,20 +157,20 @@ def pick_prompts(groups):
     ratio, seed, held = 0.1, 42, False
     dataset_default = names[0]
     if groups:
-        ds, ratio, seed, held = C.run_eval_split(groups[0][0])
+        ds, ratio, seed, held = C.run_eval_split(groups[0].run_id)
         dataset_default = ds if ds in names else dataset_default
     c1, c2, c3, c4 = st.columns([3, 1, 1, 1])
     dataset = c1.selectbox(tr("common.dataset"), names, index=names.index(dataset_default), key="cmp_dataset", persist_state=KEEP)
     eval_ratio = c2.number_input(tr("compare.eval_ratio"), 0.01, 0.9, float(ratio), step=0.05, key="cmp_ratio", persist_state=KEEP)
     split_seed = int(c3.number_input(tr("compare.seed"), 0, 2**31 - 1, int(seed), key="cmp_seed", persist_state=KEEP))
-    limit = int(c4.number_input(tr("compare.limit"), 1, C.MAX_PROMPTS, 20, key="cmp_limit", persist_state=KEEP))
+    limit = int(c4.number_input(tr("compare.limit"), 1, P.MAX_PROMPTS, 20, key="cmp_limit", persist_state=KEEP))
     if groups and dataset == dataset_default and abs(eval_ratio - ratio) < 1e-9 and split_seed == seed:
         st.caption(tr("compare.held_out", ratio=ratio, seed=seed) if held else tr("compare.not_held_out"))
     want_loss = st.checkbox(tr("compare.eval_loss"), True, key="cmp_eval_loss", persist_state=KEEP)
 
     def from_dataset():
-        rows = C.eval_split_rows(dataset, eval_ratio, split_seed)
-        prompts = C.prompts_from_rows(rows, limit=limit)
+        rows = eval_split_rows(dataset, eval_ratio, split_seed)
+        prompts = P.prompts_from_rows(rows, limit=limit)
         if not prompts:
             raise UserError("err.chat.eval_no_prompts", name=dataset, field="dataset")
         source_info = {"dataset": dataset, "eval_ratio": eval_ratio, "seed": split_seed, "rows": len(rows)}
@@ -238,6 +242,9 @@ def show_results(result) -> None:
         st.caption(tr("compare.saved", paths=", ".join(result.saved)))
     show_metrics(result)
     st.markdown(f"#### {tr('compare.answers')}")
+    if "answers" in result.seconds:
+        st.caption(tr("compare.answers_time", seconds=result.seconds["answers"], rows=len(result.prompts) *
+                      len(result.columns)))
     answers = result.table().rename(columns={c: tr(f"table.col.{c}") for c in ("prompt", "reference")})
     st.dataframe(answers, hide_index=True, width="stretch", key="cmp_table")
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(result.created))
@@ -251,12 +258,12 @@ def show_metrics(result) -> None:
 
     st.markdown(f"#### {tr('compare.metrics')}")
     table = result.metrics_table()
-    present = [m for m in METRICS if table[m].notna().any()]
+    present = [m for m in COMPARE_METRICS if table[m].notna().any()]
     if not result.has_references:
         st.info(tr("compare.no_references"))
-    shown = table[["model", "step"] + present + ["seconds"]].rename(
+    shown = table[["model", "step"] + present].rename(
         columns={**{m: tr(f"compare.metric_{m}") for m in present},
-                 **{c: tr(f"table.col.{c}") for c in ("model", "step", "seconds")}})
+                 **{c: tr(f"table.col.{c}") for c in ("model", "step")}})
     st.dataframe(shown, hide_index=True, width="stretch", key="cmp_metrics")
     best = best_checkpoints(result)
     if best:
@@ -402,7 +409,7 @@ def compare_tab(models, groups) -> None:
 
 
 def main() -> None:
-    from core.chat.compare import checkpoints_by_run
+    from core.train.runs import checkpoints_by_run
     from core.models.registry import list_models
 
     page_start("compare.title")
@@ -413,9 +420,12 @@ def main() -> None:
     except UserError as err:
         show_user_error(err)
         return
-    tab_compare, tab_export = kept_tabs("cmp_tab", ["compare.tab_compare", "compare.tab_export"])
+    tab_compare, tab_scoreboard, tab_export = kept_tabs(
+        "cmp_tab", ["compare.tab_compare", "compare.tab_scoreboard", "compare.tab_export"])
     with tab_compare:
         compare_tab(models, groups)
+    with tab_scoreboard:
+        scoreboard_tab(groups)
     with tab_export:
         export_tab(models, groups)
 

@@ -1,8 +1,11 @@
-"""Chat: streaming answers from a model, alone or side by side with its fine-tuned adapter.
+"""Chat: streaming answers from a model, alone, side by side with its fine-tuned adapter, or in an
+arena of up to four checkpoints and the base.
 
-Side-by-side mode answers the same prompt with the base (adapter disabled) and the chosen
-checkpoint (adapter enabled) on ONE loaded copy of the base weights. With the knowledge-base
-switch on, both panes get the identical retrieved passages.
+Side by side and the arena answer the same prompt with every pane's model at once: one batched
+generation on ONE loaded copy of the base weights (core.chat.batch.stream_many, PEFT
+mixed-adapter batches), one streamer per row, so all panes fill together. Stop ends every pane
+and marks each unfinished answer. With the knowledge-base switch on, every pane gets the
+identical retrieved passages.
 """
 from __future__ import annotations
 
@@ -18,12 +21,16 @@ from ui.rag_panel import rag_settings, show_sources
 from ui.run_labels import adapter_label_for
 from ui.state import KEEP
 
-HISTORY_KEY = "chat_history"  # {"single": [...], "base": [...], "tuned": [...]}
-PANES_SINGLE, PANES_SIDE = ("single",), ("base", "tuned")
+HISTORY_KEY = "chat_history"  # pane key -> messages: "single", "base", "tuned", "arena:<label>"
+ARENA_MAX = 4  # checkpoints in the arena, besides the base
 
 
 def histories() -> dict[str, list[dict]]:
-    return st.session_state.setdefault(HISTORY_KEY, {"single": [], "base": [], "tuned": []})
+    return st.session_state.setdefault(HISTORY_KEY, {})
+
+
+def pane_history(key: str) -> list[dict]:
+    return histories().setdefault(key, [])
 
 
 def sidebar():
@@ -32,26 +39,31 @@ def sidebar():
     with st.sidebar:
         model = model_picker("chat_model", tr("common.model"))
         quant = quantization_select("chat_quant")
-        mode = st.radio(tr("chat.mode"), ["single", "side"], key="chat_mode", persist_state=KEEP,
+        mode = st.radio(tr("chat.mode"), ["single", "side", "arena"], key="chat_mode", persist_state=KEEP,
                         format_func=lambda m: tr(f"chat.mode_{m}"))
         adapters = list_adapters()
         labels = {a.label: a.path for a in adapters}
         options = [""] + list(labels)
         named = adapter_label_for(adapters)
-        adapter_label = st.selectbox(tr("chat.adapter"), options, key="chat_adapter", persist_state=KEEP,
-                                     format_func=lambda s: named(s) if s else tr("chat.no_adapter"))
+        if mode == "arena":
+            arena = st.multiselect(tr("chat.arena_pick", n=ARENA_MAX), list(labels), key="chat_arena",
+                                   persist_state=KEEP, max_selections=ARENA_MAX, format_func=named)
+            adapter_label = ",".join(arena)
+        else:
+            adapter_label = st.selectbox(tr("chat.adapter"), options, key="chat_adapter", persist_state=KEEP,
+                                         format_func=lambda s: named(s) if s else tr("chat.no_adapter"))
         if not adapters:
             st.caption(tr("chat.no_adapters_yet"))
         with st.expander(tr("chat.settings"), expanded=False):
             settings = generation_settings()
         rag = rag_settings()
         if st.button(tr("chat.clear"), key="chat_clear"):
-            st.session_state[HISTORY_KEY] = {"single": [], "base": [], "tuned": []}
+            st.session_state[HISTORY_KEY] = {}
             st.rerun()
         if st.button(tr("common.unload_models"), key="chat_unload"):
             unload_all()
             st.toast(tr("common.unloaded"))
-    return model, quant, mode, named(adapter_label) if adapter_label else "", labels.get(adapter_label), settings, rag
+    return model, quant, mode, adapter_label, labels, named, settings, rag
 
 
 def generation_settings():
@@ -148,6 +160,58 @@ def stream_into(history: list[dict], lm, adapter_path, settings, rag, hits) -> N
             show_sources(hits)
 
 
+def stream_panes(panes: list[tuple[str, str | None]], columns, lm, settings, rag, hits) -> None:
+    """Answer in every pane at once from one batched generation (one streamer per row); each
+    answer (partial on Stop, marked) goes into its pane's history."""
+    from core.chat.batch import Request, stream_many
+    from core.untrusted import inert_markdown
+
+    stop = threading.Event()
+    texts = ["" for _ in panes]
+    ended: dict[int, bool] = {}  # row -> cut (by the token limit); missing = still going when stopped
+    recorded = {"done": False}
+    requests = [Request(model_messages(pane_history(key), rag, hits), adapter) for key, adapter in panes]
+    slots = []
+    for column in columns:
+        with column, st.chat_message("assistant"):
+            slots.append(st.empty())
+
+    def record() -> None:
+        if recorded["done"]:
+            return
+        recorded["done"] = True
+        for row, (key, _) in enumerate(panes):
+            text = texts[row]
+            if row not in ended:
+                text = f"{text} {tr('chat.stopped')}".strip()
+            elif ended[row]:
+                text = f"{text} {tr('chat.cut_limit')}".strip()
+            entry = {"role": "assistant", "content": text}
+            if hits:
+                entry["sources"] = [h.to_dict() if hasattr(h, "to_dict") else h for h in hits]
+            pane_history(key).append(entry)
+
+    try:
+        for event in stream_many(lm, requests, settings, stop):
+            if event.done:
+                ended[event.row] = event.cut
+            else:
+                texts[event.row] += event.text
+            slots[event.row].markdown(inert_markdown(texts[event.row]) + ("" if event.done else " ▌"))
+    except UserError as err:
+        show_user_error(err)
+    except Exception as err:  # noqa: BLE001 - a generation failure must not break the page
+        st.error(tr("chat.error", error=f"{type(err).__name__}: {err}"))
+    finally:  # also runs when a Stop click interrupts this script run
+        stop.set()
+        record()
+    for row, slot in enumerate(slots):
+        slot.markdown(inert_markdown(pane_history(panes[row][0])[-1]["content"]))
+    if hits:
+        with columns[-1]:
+            show_sources(hits)
+
+
 def server_target() -> tuple[str, str] | None:
     """A running server's model to talk to instead of a local one (Serve page), or None."""
     from core.serve.server import running_targets
@@ -163,7 +227,7 @@ def server_target() -> tuple[str, str] | None:
 def chat_with_server(target: tuple[str, str], settings) -> None:
     from core.serve.server import stream_api_reply
 
-    history = histories()["single"]
+    history = pane_history("single")
     show_history(history)
     prompt = st.chat_input(tr("chat.input"), key="chat_input")
     if not prompt:
@@ -183,7 +247,7 @@ def chat_with_server(target: tuple[str, str], settings) -> None:
 
 def main() -> None:
     page_start("chat.title")
-    model, quant, mode, adapter_label, adapter_path, settings, rag = sidebar()
+    model, quant, mode, adapter_label, labels, named, settings, rag = sidebar()
     if model is None:
         return
     try:
@@ -200,18 +264,28 @@ def main() -> None:
     else:  # weights load on the first message, so the page itself opens instantly
         st.caption(tr("chat.loads_on_first", model=model))
 
-    panes = PANES_SIDE if mode == "side" else PANES_SINGLE
-    if mode == "side" and not adapter_path:
-        st.info(tr("chat.pick_adapter"))
-    if mode == "side":
+    adapter_path = labels.get(adapter_label)
+    if mode == "arena":
+        chosen = [label for label in adapter_label.split(",") if label in labels]
+        panes = [("base", None)] + [(f"arena:{label}", labels[label]) for label in chosen]
+        titles = [tr("chat.base")] + [tr("chat.tuned", name=named(label)) for label in chosen]
+        if not chosen:
+            st.info(tr("chat.arena_empty", n=ARENA_MAX))
+    elif mode == "side":
+        panes = [("base", None)] + ([("tuned", adapter_path)] if adapter_path else [])
+        titles = [tr("chat.base"), tr("chat.tuned", name=named(adapter_label) if adapter_label else "—")]
+        if not adapter_path:
+            st.info(tr("chat.pick_adapter"))
+    else:
+        panes, titles = [("single", adapter_path)], [None]
+    if mode != "single":
         st.caption(tr("chat.shared_weights"))
-    columns = st.columns(len(panes))
-    titles = {"single": None, "base": tr("chat.base"), "tuned": tr("chat.tuned", name=adapter_label or "—")}
-    for pane, column in zip(panes, columns):
+    columns = st.columns(len(titles))
+    for (key, _), title, column in zip(panes, titles, columns):
         with column:
-            if titles[pane]:
-                st.subheader(titles[pane])
-            show_history(histories()[pane])
+            if title:
+                st.subheader(title)
+            show_history(pane_history(key))
 
     prompt = st.chat_input(tr("chat.input"), key="chat_input")
     if not prompt:
@@ -219,31 +293,32 @@ def main() -> None:
     stop_slot = st.empty()  # a click on Stop interrupts this run; the button goes once answers are done
     stop_slot.button(tr("chat.stop"), key="chat_stop", type="secondary")
     try:
-        answer_all(prompt, panes, columns, model, quant, adapter_path, settings, rag)
+        answer_all(prompt, mode, panes, columns, model, quant, adapter_path, settings, rag)
     finally:  # also after an error: no Stop button stays behind
         stop_slot.empty()
 
 
-def answer_all(prompt, panes, columns, model, quant, adapter_path, settings, rag) -> None:
+def answer_all(prompt, mode, panes, columns, model, quant, adapter_path, settings, rag) -> None:
+    """Every pane answers ``prompt``: one streamed answer alone, or all panes from one batched generation."""
     try:
         lm = get_loaded_model(model, quant)
-        if adapter_path:
-            lm.attach(adapter_path)
+        for _, path in panes:
+            if path:
+                lm.attach(path)
     except UserError as err:
         show_user_error(err)
         return
     hits = retrieve_passages(rag, prompt)  # retrieved once: every pane gets the same passages
-    adapters = {"single": adapter_path, "base": None, "tuned": adapter_path}
-    for pane, column in zip(panes, columns):
-        if pane == "tuned" and not adapter_path:
-            continue
-        history = histories()[pane]
-        history.append({"role": "user", "content": prompt})
-        with column:
-            with st.chat_message("user"):
-                show_untrusted(prompt)
-            stream_into(history, lm, adapters[pane], settings, rag, hits)
-    if adapter_path:
+    for (key, _), column in zip(panes, columns):
+        pane_history(key).append({"role": "user", "content": prompt})
+        with column, st.chat_message("user"):
+            show_untrusted(prompt)
+    if mode == "single":
+        with columns[0]:
+            stream_into(pane_history("single"), lm, adapter_path, settings, rag, hits)
+    else:
+        stream_panes(panes, columns[:len(panes)], lm, settings, rag, hits)
+    if any(path for _, path in panes):
         mark_chatted()  # the Home checklist's last step
 
 

@@ -62,7 +62,7 @@ def _inputs(lm: LoadedModel, messages: list[dict], system: str):
     return {k: v.to(lm.device) for k, v in encoded.items()}
 
 
-def _stop_criteria(stop: threading.Event | None):
+def stop_criteria(stop: threading.Event | None):
     from transformers import StoppingCriteria, StoppingCriteriaList
 
     class _OnEvent(StoppingCriteria):
@@ -93,7 +93,7 @@ def stream_reply(
         try:
             with lm.using(adapter) as model, torch.inference_mode():
                 model.generate(**inputs, **settings.generate_kwargs(), streamer=streamer,
-                               stopping_criteria=_stop_criteria(stop),
+                               stopping_criteria=stop_criteria(stop),
                                pad_token_id=lm.tokenizer.pad_token_id)
         except BaseException as err:  # surfaced to the caller below
             errors.append(err)

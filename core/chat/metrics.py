@@ -32,7 +32,24 @@ _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-
 _SPACE = re.compile(r"\s+")
 _WORD = re.compile(r"\w", re.UNICODE)
 
-METRIC_KEYS = ("bleu", "rouge_l", "exact_match")
+METRIC_KEYS = ("bleu", "rouge_l", "exact_match")  # the text metrics against references
+LOSS_KEYS = ("eval_loss", "perplexity")  # on a dataset's eval split
+COMPARE_METRICS = METRIC_KEYS + LOSS_KEYS  # what a comparison measures per model
+# Every score the per-run scoreboard (core.eval.scoreboard) can hold for a checkpoint, in column order.
+SCOREBOARD_METRICS = ("train_loss", "eval_loss", "identity_seen", "identity_heldout", "general_perplexity",
+                      "perplexity_delta", "drift_rouge_l", "bench_accuracy", "bleu", "rouge_l")
+# Scores where less is better (losses, perplexities and how much perplexity grew); higher is better
+# for every other one (hit rates, accuracy, ROUGE-L to the base's answers = how much was kept).
+LOWER_IS_BETTER = frozenset({"train_loss", "eval_loss", "perplexity", "general_perplexity", "perplexity_delta"})
+
+
+def best_of(metric: str, scored: list[tuple[float | None, str]]) -> str | None:
+    """The label with the best value of ``metric`` among ``(value, label)`` pairs (None values skipped)."""
+    present = [(value, label) for value, label in scored if value is not None]
+    if not present:
+        return None
+    pick = min if metric in LOWER_IS_BETTER else max
+    return pick(present, key=lambda pair: pair[0])[1]
 
 
 def has_cjk(text: str) -> bool:

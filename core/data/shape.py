@@ -43,6 +43,32 @@ def split_rows(rows: list[dict], eval_ratio: float = 0.1, seed: int = 42) -> tup
     return [rows[i] for i in order[n_eval:]], [rows[i] for i in order[:n_eval]]
 
 
+def eval_split_indices(n_rows: int, eval_ratio: float, seed: int) -> tuple[list[int], list[int]] | None:
+    """(train, eval) row indices of a training run's held-out split, or None when it has none.
+
+    The one split a run trains and evaluates on (``datasets.Dataset.train_test_split`` with the
+    run's ratio and seed); the worker and Compare's eval loss both use it, so Compare measures
+    exactly the rows the run held out.
+    """
+    if not 0 < eval_ratio < 1 or n_rows < 4:
+        return None
+    from datasets import Dataset
+
+    split = Dataset.from_dict({"i": list(range(n_rows))}).train_test_split(test_size=eval_ratio, seed=seed)
+    return list(split["train"]["i"]), list(split["test"]["i"])
+
+
+def eval_split_rows(dataset: str, eval_ratio: float = 0.1, seed: int = 42) -> list[dict]:
+    """The rows of ``dataset`` a run with this ``eval_ratio`` and ``seed`` held out for eval."""
+    rows = store.load_rows(dataset)
+    if not 0 < eval_ratio < 1:
+        raise UserError("err.eval.split_ratio", field="eval_ratio", hint="err.eval.split_ratio.hint")
+    split = eval_split_indices(len(rows), eval_ratio, seed)
+    if split is None:
+        raise UserError("err.eval.split_too_small", field="dataset", dataset=dataset, n=len(rows))
+    return [rows[i] for i in split[1]]
+
+
 @dataclass
 class MixSource:
     """One dataset in a mix. ``weight`` = share when a total size is given (9G ``abs_weight``);

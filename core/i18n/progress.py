@@ -2,7 +2,6 @@
 
 TEXTS = {
     "progress.done": {"en": "done", "zh": "完成"},
-    "progress.compare.prompt": {"en": "{label}: prompt {i}/{n}", "zh": "{label}：第 {i}/{n} 个提示"},
     "progress.compare.eval_loss": {"en": "{label}: eval loss", "zh": "{label}：计算验证损失"},
     "progress.export.loading": {"en": "loading the base model (unquantised)", "zh": "正在加载基座模型（不量化）"},
     "progress.export.applying": {"en": "applying the adapter", "zh": "正在应用适配器"},

@@ -1,6 +1,6 @@
 """A deployment bundle: the merged model plus a README that makes it behave outside as it did inside.
 
-``DIR/model/`` is the checkpoint merged into its base (core.export.merge_adapter: a standard HF
+``DIR/model/`` is the checkpoint merged into its base (core.models.export.merge_adapter: a standard HF
 folder), ``DIR/README.md`` gives the exact vLLM, SGLang and ``transformers serve`` commands, the
 generation settings that break exported models most often (chat template, stop tokens, greedy
 settings of the parity check) and an ``openai`` client snippet; ``DIR/client_example.py`` is that
@@ -115,7 +115,7 @@ requests is the folder path, not the name below:
 
 def write_bundle(model: str, adapter: str, out: str | Path, port: int = 8000, overwrite: bool = False) -> dict:
     """Merge ``adapter`` into ``model`` under ``out/model`` and write the README and client example."""
-    from core.export import merge_adapter
+    from core.models.export import merge_adapter
 
     out = Path(out).expanduser().resolve()
     if out.exists() and any(out.iterdir()) and not overwrite:

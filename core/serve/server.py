@@ -204,7 +204,7 @@ def adapter_hash(adapter: Path, base: Path) -> str:
 
 def merged_for_serving(base: Path, spec: str, progress=None) -> Path:
     """The base with the checkpoint merged in, under exports/ (reused when the adapter is unchanged)."""
-    from core.export import merge_adapter
+    from core.models.export import merge_adapter
     from core.train.runs import resolve_adapter
 
     adapter = resolve_adapter(spec)

@@ -69,6 +69,7 @@ class TrainConfig:
     probe_prompts: list[str] = field(default_factory=list)
     probe_steps: int = 0  # 0 -> at every save
     probe_max_new_tokens: int = 64
+    evaluate_when_done: bool = False  # start core.eval's scoreboard job when the run completes
     # devices
     gpus: str = ""  # CUDA_VISIBLE_DEVICES, e.g. "0,1"; "" = the default device (GPU 0, or the CPU)
     num_processes: int = 0  # 0 = one per selected GPU; > 1 runs DDP under torchrun (gloo on CPU)

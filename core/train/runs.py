@@ -301,6 +301,25 @@ def list_adapters(run_ids: list[str] | None = None) -> list[AdapterRef]:
     return refs
 
 
+@dataclass
+class RunCheckpoints:
+    """One run's adapters for pickers and the scoreboard: checkpoints by step, the final adapter last."""
+
+    run_id: str
+    base_model: str
+    adapters: list[AdapterRef]
+
+
+def checkpoints_by_run(run_ids: list[str] | None = None) -> list[RunCheckpoints]:
+    """Every checkpoint of every run (or of ``run_ids``), grouped by run, newest run first."""
+    groups: dict[str, RunCheckpoints] = {}
+    for ref in list_adapters(run_ids):
+        groups.setdefault(ref.run_id, RunCheckpoints(ref.run_id, ref.base_model, [])).adapters.append(ref)
+    for group in groups.values():
+        group.adapters.sort(key=lambda r: (r.name == FINAL_ADAPTER, r.step or 0))
+    return list(groups.values())
+
+
 def resolve_adapter(spec: str) -> Path:
     """``RUN`` (final adapter, else the latest checkpoint), ``RUN/checkpoint-N``, ``RUN/adapter`` or a folder."""
     path = Path(spec).expanduser()

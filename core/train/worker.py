@@ -91,6 +91,7 @@ def build_datasets(config: TrainConfig, tokenizer):
     from datasets import Dataset
 
     from core.data import store
+    from core.data.shape import eval_split_indices
     from core.train.tokenize import tokenize_row
 
     rows = store.load_rows(config.dataset)
@@ -106,9 +107,9 @@ def build_datasets(config: TrainConfig, tokenizer):
     if not any(1 in t["assistant_masks"] for t in tokenized):
         raise ValueError(f"Dataset {config.dataset!r} has no assistant turns to learn from.")
     dataset = Dataset.from_list(tokenized)
-    if config.eval_ratio > 0 and len(dataset) >= 4:
-        split = dataset.train_test_split(test_size=config.eval_ratio, seed=config.seed)
-        return split["train"], split["test"]
+    split = eval_split_indices(len(dataset), config.eval_ratio, config.seed)
+    if split:
+        return dataset.select(split[0]), dataset.select(split[1])
     return dataset, None
 
 
@@ -429,6 +430,10 @@ def run_training(folder: Path, distributed: bool) -> int:
         except FileNotFoundError:  # the run folder was deleted under us: leave it deleted
             print("the run folder is gone; nothing more is written", flush=True)
             return 1
+    if main_rank and status.status == "completed":
+        from core.eval.job import start_if_requested
+
+        start_if_requested(folder.name)
     print(f"worker finished: {status.status}", flush=True)
     (folder / RESERVE_FILE).unlink(missing_ok=True)
     return code

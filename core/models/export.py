@@ -216,7 +216,7 @@ def merge_adapter(
                 generation.pad_token_id = tokenizer.pad_token_id
             generation.save_pretrained(str(staging))
             info = {"base": str(base_path), "adapter": str(adapter_path), "dtype": dtype_name,
-                    "created": time.time(), "built_by": "core.export.merge_adapter"}
+                    "created": time.time(), "built_by": "core.models.export.merge_adapter"}
             (staging / EXPORT_INFO).write_text(json.dumps(info, ensure_ascii=False, indent=2), encoding="utf-8")
             report(0.95, Msg("progress.export.moving"))
     finally:
