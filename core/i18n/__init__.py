@@ -73,6 +73,14 @@ class Msg:
         return hash(self.key)
 
 
+def every_language(text) -> "dict[str, str] | None":
+    """``{lang: text}`` for every language (a ``Msg``) or the text as given (plain, None), to store
+    a message in JSON and still show it in the reader's language later."""
+    if isinstance(text, Msg):
+        return {code: text.render(code) for code in LANGUAGES}
+    return text
+
+
 class Joined(Msg):
     """Several texts (Msg or plain) said one after another in the same language, e.g. a list of problems.
 
