@@ -33,8 +33,7 @@ class UserError(Exception):
 
     def text(self, lang: str = "en") -> str:
         """The message plus what to do next, on one line, in ``lang``."""
-        base = self.message.render(lang)
-        return f"{base} {self.hint.render(lang)}" if self.hint is not None else base
+        return self.msg().render(lang)
 
     def msg(self) -> Msg:
         """The same text (message plus hint) as a ``Msg``, to keep and render later."""

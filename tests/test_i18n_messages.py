@@ -30,7 +30,7 @@ def test_skipped_file_reasons_in_english_for_the_cli_and_chinese_on_request(work
     (tmp_path / "empty.txt").write_bytes(b"")
     report = store.ingest("docs", [good, tmp_path / "blob.txt", tmp_path / "empty.txt"])
     good_result, blob, empty = report.files
-    assert blob.error.render("zh") == "这是二进制文件，不是文本。 请先把它转换成 txt、pdf 或 docx。"
+    assert blob.error.render("zh") == "这是二进制文件，不是文本。请先把它转换成 txt、pdf 或 docx。"
     assert empty.error.render("zh") == "空文件。"
     as_json = report.to_dict()["files"]   # what `python -m core kb ingest --json` prints
     assert [f["error"] for f in as_json] == [None, "Binary file, not text. Convert it to txt, pdf or docx first.",
@@ -77,7 +77,7 @@ def test_folder_sync_failure_shown_in_chinese_from_the_saved_report(workbench_ho
     at.run()      # a new session: the page shows the report kept in meta.json
     assert not at.exception
     table = next(df.value for df in at.dataframe if "结果" in df.value.columns)
-    assert list(table["结果"]) == ["这是二进制文件，不是文本。 请先把它转换成 txt、pdf 或 docx。"]
+    assert list(table["结果"]) == ["这是二进制文件，不是文本。请先把它转换成 txt、pdf 或 docx。"]
 
 
 # ----------------------------------------------------------------------------- train queue
