@@ -45,9 +45,20 @@ def test_sweep_on_monitor_in_english_and_chinese(tmp_path):
                 choose_option(driver, "monitor_sweep", sweep["sweep_id"])
                 driver.save_screenshot(str(shots / f"{lang}-monitor-picked.png"))
                 text = wait_for(lambda: (lambda t: t if ranking_title in t else None)(body_text(driver)), 90)
-                assert all(run_id in text for run_id in sweep["run_ids"])
-                chosen = by_key(driver, "monitor_runs").text
-                assert all(run_id[-12:] in chosen for run_id in sweep["run_ids"])
+                # people see each run by its name ("demo-tiny-assistant-learning_rate0.003"), not its folder id
+                names = [json.loads((home / "runs" / run_id / "config.json").read_text(encoding="utf-8"))["run_name"]
+                         for run_id in sweep["run_ids"]]
+                assert sorted(names) == ["demo-tiny-assistant-learning_rate0.0001",
+                                         "demo-tiny-assistant-learning_rate0.003"]
+                assert all(f"{name}:" in text for name in names)  # one status line per overlaid run
+                chosen = by_key(driver, "monitor_runs").get_attribute("textContent")  # chips may scroll out of view
+                assert all(name in chosen for name in names)
+                # tables are drawn on a canvas; their cells are also in each grid's accessible table
+                tables = [el.get_attribute("textContent")
+                          for el in driver.find_elements("css selector", '[data-testid="stDataFrame"]')]
+                ranking = next(t for t in tables if t.startswith("#"))  # its first column is the rank "#"
+                best, second = (ranking.index(r["run_id"]) for r in sweep["ranking"])
+                assert best < second  # best first, as the CLI ranked them
                 driver.save_screenshot(str(shots / f"{lang}-monitor-sweep.png"))
                 assert not page_problems(driver)
                 driver.get(f"{url}/train?lang={lang}")
