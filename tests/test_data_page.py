@@ -91,3 +91,41 @@ def test_page_in_chinese(workbench_home, lang):
     at.session_state["ui_lang"] = lang
     at.run()
     assert not at.exception and at.title[0].value == "数据集"
+
+
+def _rows12():
+    return [{"messages": [{"role": "system", "content": f"sys {i}"}, {"role": "user", "content": f"question {i}"},
+                          {"role": "assistant", "content": f"answer {i}"}]} for i in range(12)]
+
+
+def test_conversation_view_split_sizes_and_export_are_the_datasets_values(workbench_home):
+    import json
+
+    rows = _rows12()
+    store.save_dataset("chat", rows, source="t", extra={"kind": "chat"})
+    at = _app().run()
+    at.radio(key="ds_view").set_value("conversation").run()
+    at.number_input(key="ds_row_no").set_value(3).run()
+    assert not at.exception
+    shown = [(m.name, m.markdown[0].value if m.markdown else m.code[0].value) for m in at.chat_message]
+    # the Browse tab comes first (the assistant builder's examples follow it)
+    assert shown[:3] == [(m["role"], m["content"]) for m in rows[2]["messages"]]
+    assert not any("question" in text for _, text in shown[3:])
+
+    at.slider(key="ds_split_ratio").set_value(0.25)
+    at.number_input(key="ds_split_seed").set_value(7)
+    at.button(key="ds_split_go").click().run()
+    train, ev = store.load_rows("chat-train"), store.load_rows("chat-eval")
+    assert (len(train), len(ev)) == (9, 3)
+    assert sorted(map(json.dumps, train + ev)) == sorted(map(json.dumps, rows))
+    assert any("chat-train" in s.value and "9" in s.value and "chat-eval" in s.value and "3" in s.value
+               for s in at.success)
+
+    at.selectbox(key="ds_export_name").set_value("chat")
+    at.radio(key="ds_export_format").set_value("openai").run()
+    at.button(key="ds_export_prepare").click().run()
+    assert not at.exception
+    filename, body, skipped = at.session_state["ds_export_file"]
+    assert (filename, skipped) == ("chat.openai.jsonl", 0)
+    exported = [json.loads(line) for line in body.decode("utf-8").splitlines()]
+    assert [r["messages"] for r in exported] == [r["messages"] for r in rows]
