@@ -12,7 +12,7 @@ plain text) says what to do next. Anything else escaping to a page or the CLI is
 """
 from __future__ import annotations
 
-from core.i18n import Msg
+from core.i18n import Joined, Msg
 
 
 class UserError(Exception):
@@ -33,8 +33,11 @@ class UserError(Exception):
 
     def text(self, lang: str = "en") -> str:
         """The message plus what to do next, on one line, in ``lang``."""
-        base = self.message.render(lang)
-        return f"{base} {self.hint.render(lang)}" if self.hint is not None else base
+        return self.msg().render(lang)
+
+    def msg(self) -> Msg:
+        """The same text (message plus hint) as a ``Msg``, to keep and render later."""
+        return Joined([self.message, self.hint]) if self.hint is not None else self.message
 
     def __str__(self) -> str:
         return self.text("en")

@@ -202,7 +202,7 @@ def test_datasets_page_says_a_core_error_in_chinese(workbench_home, tmp_path):
     at.button(key="ds_check").click().run()
     assert not at.exception
     errors = [e.value for e in at.error]
-    assert errors == ["这看起来是二进制文件，不是文本数据集。 请使用 JSON、JSONL、CSV、Parquet 或 TXT 文件。"], errors
+    assert errors == ["这看起来是二进制文件，不是文本数据集。请使用 JSON、JSONL、CSV、Parquet 或 TXT 文件。"], errors
 
 
 def test_a_job_that_vanished_is_explained_in_chinese_too():

@@ -148,8 +148,11 @@ def test_sync_adds_updates_removes_and_survives_a_bad_file(workbench_home, tmp_p
     first = sync.sync_folder("follow", folder)
     a, b, broken = (str((folder / p).resolve()) for p in ("a.txt", "sub/b.md", "broken.pdf"))
     assert sorted(first.added) == [a, b] and first.updated == first.removed == []
-    assert [f["path"] for f in first.failed] == [broken] and "PDF" in first.failed[0]["error"]
+    assert [f["path"] for f in first.failed] == [broken] and "PDF" in str(first.failed[0]["error"])
     assert first.chunks == 2 and first.total_chunks == 3
+    kept = store.read_meta("follow")["sync"]["last_report"]["failed"][0]["error"]   # shown later in either language
+    assert "PDF" in kept["en"] and "PDF 已损坏" in kept["zh"]
+    assert "PDF" in first.to_dict()["failed"][0]["error"]                            # the CLI's JSON: English text
 
     again = sync.sync_folder("follow")                   # the folder is remembered
     assert (again.added, again.updated, again.removed, again.unchanged) == ([], [], [], 2)

@@ -15,6 +15,7 @@ from core.i18n import Msg
 from core.train import config as train_config
 from core.train import runs
 from core.train.failures import localize as localize_failure
+from core.train.queue import queue_reason
 from core.units import human_duration, human_size
 from ui import train_extras, train_form
 from ui.common import flash, lang, message_text, page_start, show_flash, show_user_error, tr
@@ -49,7 +50,8 @@ def show_run(run_id: str) -> None:
     cost_line(s)
     train_extras.multinode_waiting(run_id, s)
     if s.status == "queued":
-        st.info(tr("train.queued", reason=s.queue_reason or tr("train.queue_starting")))
+        waits = queue_reason(s)
+        st.info(tr("train.queued", reason=message_text(waits) if waits else tr("train.queue_starting")))
     if s.parent:
         st.caption(tr("train.resumed_from", parent=s.parent))
     if s.status in ("failed", "unreadable"):

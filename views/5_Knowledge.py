@@ -16,16 +16,16 @@ import streamlit as st
 from core.errors import UserError
 from core.untrusted import inert_markdown
 from core.rag import chunking, loaders, store
-from core.rag.store import INDEX_CHOICES, IngestProgress, SourceFile
-from ui.common import flash, lang, show_flash, page_start, show_user_error, tr
+from core.rag.store import INDEX_CHOICES, IngestProgress, IngestReport, SourceFile
+from ui.common import flash, lang, message_text, show_flash, page_start, show_user_error, tr
 
 # Session-state keys (widget keys are prefixed "kb_" and unique on this page).
 SELECTED = "kb_selected"
 SELECT_NEXT = "kb_select_next"    # a base to select on the next run (set after create/delete)
-LAST_REPORT = "kb_last_report"    # (kb name, IngestReport.to_dict())
+LAST_REPORT = "kb_last_report"    # (kb name, IngestReport)
 SEARCH_RESULT = "kb_search_result"
 TEST_RESULT = "kb_test_result"     # (kb name, retrieval.evaluate(...))
-SYNC_RESULT = "kb_sync_result"     # (kb name, SyncReport.to_dict())
+SYNC_RESULT = "kb_sync_result"     # (kb name, SyncReport.to_dict(every_language=True))
 
 
 def _human_bytes(n: int) -> str:
@@ -80,13 +80,13 @@ def overview(info: store.KbInfo) -> None:
 
 # ----------------------------------------------------------------------------- add documents
 
-def _result_rows(report: dict) -> list[dict]:
+def _result_rows(report: IngestReport) -> list[dict]:
     rows = []
-    for f in report["files"]:
-        status = f["error"] or f["note"] or tr("knowledge.status_ok")
-        rows.append({tr("knowledge.col_file"): f["path"], tr("knowledge.col_chunks"): f["chunks"],
-                     tr("knowledge.col_status"): status, tr("knowledge.col_format"): f["format"] or "",
-                     tr("knowledge.col_encoding"): f["encoding"] or ""})
+    for f in report.files:
+        status = message_text(f.error or f.note) if f.error or f.note else tr("knowledge.status_ok")
+        rows.append({tr("knowledge.col_file"): f.path, tr("knowledge.col_chunks"): f.chunks,
+                     tr("knowledge.col_status"): status, tr("knowledge.col_format"): f.format or "",
+                     tr("knowledge.col_encoding"): f.encoding or ""})
     return rows
 
 
@@ -116,7 +116,7 @@ def add_tab(name: str) -> None:
                 elif ev.result is not None:
                     r = ev.result
                     line = f"{r.path}: {r.chunks} {tr('knowledge.col_chunks').lower()}" if not r.error \
-                        else f"{r.path}: {r.error}"
+                        else f"{r.path}: {message_text(r.error)}"
                     (results.warning if r.error else results.caption)(line)
                     bar.progress(i / n)
 
@@ -125,15 +125,15 @@ def add_tab(name: str) -> None:
             except UserError as err:
                 show_user_error(err)
                 return
-            st.session_state[LAST_REPORT] = (name, report.to_dict())
+            st.session_state[LAST_REPORT] = (name, report)
             st.rerun()
     last = st.session_state.get(LAST_REPORT)
     if last and last[0] == name:
         report = last[1]
-        ok = sum(1 for f in report["files"] if not f["error"])
-        st.success(tr("knowledge.ingest_summary", chunks=report["chunks"], ok=ok, n=len(report["files"]),
-                      seconds=report["seconds"]))
-        skipped = len(report["files"]) - ok
+        ok = sum(1 for f in report.files if not f.error)
+        st.success(tr("knowledge.ingest_summary", chunks=report.chunks, ok=ok, n=len(report.files),
+                      seconds=round(report.seconds, 3)))
+        skipped = len(report.files) - ok
         if skipped:
             st.warning(tr("knowledge.ingest_skipped", n=skipped))
         st.dataframe(_result_rows(report), hide_index=True, width="stretch", key="kb_report_table")
@@ -332,7 +332,7 @@ def sync_tab(name: str) -> None:
         except UserError as err:
             show_user_error(err)
             return
-        st.session_state[SYNC_RESULT] = (name, report.to_dict())
+        st.session_state[SYNC_RESULT] = (name, report.to_dict(every_language=True))
         st.rerun()   # the counts above change
     if b2.button(tr("knowledge.sync_save"), key="kb_sync_save"):
         try:
@@ -346,14 +346,15 @@ def sync_tab(name: str) -> None:
     if not report:
         return
     if report.get("error"):
-        st.warning(report["error"])
+        st.warning(message_text(report["error"]))
         return
     st.success(tr("knowledge.sync_summary", added=len(report["added"]), updated=len(report["updated"]),
                   removed=len(report["removed"]), unchanged=report["unchanged"], chunks=report["chunks"]))
     rows = ([{tr("knowledge.col_file"): p, tr("knowledge.col_status"): tr("knowledge.sync_added")} for p in report["added"]]
             + [{tr("knowledge.col_file"): p, tr("knowledge.col_status"): tr("knowledge.sync_updated")} for p in report["updated"]]
             + [{tr("knowledge.col_file"): p, tr("knowledge.col_status"): tr("knowledge.sync_removed")} for p in report["removed"]]
-            + [{tr("knowledge.col_file"): f["path"], tr("knowledge.col_status"): f["error"]} for f in report["failed"]])
+            + [{tr("knowledge.col_file"): f["path"], tr("knowledge.col_status"): message_text(f["error"])}
+               for f in report["failed"]])
     if rows:
         st.dataframe(rows, hide_index=True, width="stretch", key="kb_sync_table")
 

@@ -162,7 +162,8 @@ def stream_into(history: list[dict], lm, adapter_path, settings, rag, hits) -> N
 
 def stream_panes(panes: list[tuple[str, str | None]], columns, lm, settings, rag, hits) -> None:
     """Answer in every pane at once from one batched generation (one streamer per row); each
-    answer (partial on Stop, marked) goes into its pane's history."""
+    answer (partial on Stop, marked) goes into its pane's history. When the generation fails, a
+    pane that had not finished shows the error and keeps neither a half reply nor the question."""
     from core.chat.batch import Request, stream_many
     from core.untrusted import inert_markdown
 
@@ -170,6 +171,7 @@ def stream_panes(panes: list[tuple[str, str | None]], columns, lm, settings, rag
     texts = ["" for _ in panes]
     ended: dict[int, bool] = {}  # row -> cut (by the token limit); missing = still going when stopped
     recorded = {"done": False}
+    failure: list[str] = []  # the error's text, once the generation failed
     requests = [Request(model_messages(pane_history(key), rag, hits), adapter) for key, adapter in panes]
     slots = []
     for column in columns:
@@ -182,6 +184,9 @@ def stream_panes(panes: list[tuple[str, str | None]], columns, lm, settings, rag
         recorded["done"] = True
         for row, (key, _) in enumerate(panes):
             text = texts[row]
+            if failure and row not in ended:  # failed, not stopped: drop the question (user/assistant alternate)
+                pane_history(key).pop()
+                continue
             if row not in ended:
                 text = f"{text} {tr('chat.stopped')}".strip()
             elif ended[row]:
@@ -199,14 +204,17 @@ def stream_panes(panes: list[tuple[str, str | None]], columns, lm, settings, rag
                 texts[event.row] += event.text
             slots[event.row].markdown(inert_markdown(texts[event.row]) + ("" if event.done else " ▌"))
     except UserError as err:
-        show_user_error(err)
+        failure.append(message_text(err))
     except Exception as err:  # noqa: BLE001 - a generation failure must not break the page
-        st.error(tr("chat.error", error=f"{type(err).__name__}: {err}"))
+        failure.append(tr("chat.error", error=f"{type(err).__name__}: {err}"))
     finally:  # also runs when a Stop click interrupts this script run
         stop.set()
         record()
     for row, slot in enumerate(slots):
-        slot.markdown(inert_markdown(pane_history(panes[row][0])[-1]["content"]))
+        if failure and row not in ended:
+            slot.error(inert_markdown(failure[0]))
+        else:
+            slot.markdown(inert_markdown(pane_history(panes[row][0])[-1]["content"]))
     if hits:
         with columns[-1]:
             show_sources(hits)

@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from core.errors import UserError
+from core.i18n import Msg
 
 ROLES = ("system", "user", "assistant", "tool")
 # What a dataset is for: supervised chat (sft), plain text (continued pre-training, pt),
@@ -92,9 +93,10 @@ _MOSS_ROLE = {"Human": "user", "MOSS": "assistant", "Commands": "assistant",
 
 
 class RowError(ValueError):
-    """One record cannot become a canonical row. ``code`` names the reason (see validate.REASONS)."""
+    """One record cannot become a canonical row. ``code`` names the reason (see validate.REASONS);
+    ``detail`` says what is wrong: a ``Msg`` (``datasets.detail.*``) or a plain value from the record."""
 
-    def __init__(self, code: str, detail: str = ""):
+    def __init__(self, code: str, detail: "str | Msg" = ""):
         super().__init__(f"{code}: {detail}" if detail else code)
         self.code, self.detail = code, detail
 
@@ -351,7 +353,7 @@ def _text(value: Any, what: str) -> str:
         if value != value:  # NaN from a spreadsheet's empty cell
             return ""
         return str(value)
-    raise RowError("bad_type", f"{what} is a {type(value).__name__}, expected text")
+    raise RowError("bad_type", Msg("datasets.detail.not_text", field=what, type=type(value).__name__))
 
 
 def _strip_media(text: str) -> tuple[str, bool]:
@@ -377,7 +379,7 @@ def parse_tools(value: Any) -> list | None:
     if isinstance(value, dict):
         value = [value]
     if not isinstance(value, list) or not all(isinstance(t, dict) for t in value):
-        raise RowError("bad_tools", "expected a list of JSON objects")
+        raise RowError("bad_tools", Msg("datasets.detail.tools_not_list"))
     return value or None
 
 
@@ -400,10 +402,10 @@ def alpaca_to_row(record: Any, columns: dict[str, str]) -> tuple[dict, bool]:
         raise RowError("not_an_object", type(record).__name__)
     resp_col = columns.get("response", "output")
     if resp_col not in record:
-        raise RowError("missing_content", f"no {resp_col!r} field")
+        raise RowError("missing_content", Msg("datasets.detail.no_field", field=resp_col))
     response = record[resp_col]
     if isinstance(response, list):
-        raise RowError("preference", "the reply is a list (ranked answers)")
+        raise RowError("preference", Msg("datasets.detail.ranked"))
     parts = [_text(record.get(columns[c]), columns[c]) for c in ("prompt", "query") if columns.get(c)]
     user = "\n".join(p for p in parts if p.strip())
     user, media = _strip_media(user)
@@ -414,10 +416,10 @@ def alpaca_to_row(record: Any, columns: dict[str, str]) -> tuple[dict, bool]:
     history = record.get(columns.get("history", "")) if columns.get("history") else None
     if history:
         if not isinstance(history, list):
-            raise RowError("bad_history", "history must be a list of [question, answer] pairs")
+            raise RowError("bad_history", Msg("datasets.detail.history"))
         for pair in history:
             if not isinstance(pair, (list, tuple)) or len(pair) != 2:
-                raise RowError("bad_history", "history must be a list of [question, answer] pairs")
+                raise RowError("bad_history", Msg("datasets.detail.history"))
             messages.append({"role": "user", "content": _text(pair[0], "history")})
             messages.append({"role": "assistant", "content": _text(pair[1], "history")})
     messages.append({"role": "user", "content": user})
@@ -435,7 +437,7 @@ def _message_content(msg: dict, content_tag: str) -> tuple[str, bool]:
             return _tool_calls_json(msg["tool_calls"]), False
         if msg.get("function_call"):
             return _tool_calls_json([{"function": msg["function_call"]}]), False
-        raise RowError("missing_content", f"a message has no {content_tag!r}")
+        raise RowError("missing_content", Msg("datasets.detail.message_lacks", field=content_tag))
     value = msg[content_tag]
     if value is None and (msg.get("tool_calls") or msg.get("function_call")):
         calls = msg.get("tool_calls") or [{"function": msg["function_call"]}]
@@ -453,7 +455,7 @@ def _message_content(msg: dict, content_tag: str) -> tuple[str, bool]:
                 media = True
         return "\n".join(texts), media
     if value is None:
-        raise RowError("missing_content", "a message's content is null")
+        raise RowError("missing_content", Msg("datasets.detail.content_null"))
     return _strip_media(_text(value, content_tag))
 
 
@@ -462,7 +464,7 @@ def _tool_calls_json(calls: Any) -> str:
     for call in calls if isinstance(calls, list) else [calls]:
         fn = call.get("function", call) if isinstance(call, dict) else {}
         if not isinstance(fn, dict):
-            raise RowError("bad_type", "tool call is not an object")
+            raise RowError("bad_type", Msg("datasets.detail.tool_call"))
         args = fn.get("arguments", {})
         if isinstance(args, str):
             try:
@@ -490,7 +492,7 @@ def chat_to_row(record: Any, columns: dict[str, str], tags: dict[str, str]) -> t
     col = columns.get("messages", "conversations")
     msgs = record.get(col)
     if not isinstance(msgs, list) or not msgs:
-        raise RowError("missing_messages", f"no list in {col!r}")
+        raise RowError("missing_messages", Msg("datasets.detail.no_list", field=col))
     role_tag, content_tag = tags.get("role_tag", "from"), tags.get("content_tag", "value")
     role_map = {"user": "user", "assistant": "assistant", "system": "system", "tool": "tool",
                 "function": "tool"} if role_tag == "role" else {}
@@ -502,10 +504,10 @@ def chat_to_row(record: Any, columns: dict[str, str], tags: dict[str, str]) -> t
     media = _has_media(record)
     for msg in msgs:
         if not isinstance(msg, dict):
-            raise RowError("bad_message", f"a message is a {type(msg).__name__}, expected an object")
+            raise RowError("bad_message", Msg("datasets.detail.message_type", type=type(msg).__name__))
         raw_role = msg.get(role_tag)
         if raw_role is None or raw_role == "":
-            raise RowError("missing_role", f"a message has no {role_tag!r}")
+            raise RowError("missing_role", Msg("datasets.detail.message_lacks", field=role_tag))
         role = role_map.get(raw_role) if isinstance(raw_role, str) else None
         if role is None:
             raise RowError("unknown_role", str(raw_role)[:40])
@@ -580,7 +582,7 @@ def moss_to_row(record: Any, columns: dict[str, str]) -> tuple[dict, bool]:
         for key in sorted(chat, key=turn_no):
             turn = chat[key]
             if not isinstance(turn, dict):
-                raise RowError("bad_message", f"{key} is not an object")
+                raise RowError("bad_message", Msg("datasets.detail.not_object", field=key))
             text = "".join(_text(turn.get(k), k) for k in
                            ("Human", "Inner Thoughts", "Commands", "Tool Responses", "MOSS") if turn.get(k))
             messages.extend(m for m in parse_moss_text(text) if m["role"] != "system")
@@ -588,10 +590,10 @@ def moss_to_row(record: Any, columns: dict[str, str]) -> tuple[dict, bool]:
         col = columns.get("text", "plain_text")
         text = record.get(col)
         if not isinstance(text, str):
-            raise RowError("missing_messages", f"no MOSS text in {col!r}")
+            raise RowError("missing_messages", Msg("datasets.detail.no_moss_text", field=col))
         messages = parse_moss_text(text)
     if not messages:
-        raise RowError("missing_messages", "no <|Human|>/<|MOSS|> turns found")
+        raise RowError("missing_messages", Msg("datasets.detail.no_moss_turns"))
     return {"messages": messages}, False
 
 
@@ -608,7 +610,7 @@ def text_to_row(record: Any, columns: dict[str, str]) -> tuple[dict, bool]:
         raise RowError("not_an_object", type(record).__name__)
     col = columns.get("text", "text")
     if col not in record:
-        raise RowError("missing_content", f"no {col!r} field")
+        raise RowError("missing_content", Msg("datasets.detail.no_field", field=col))
     return {"text": _text(record[col], col)}, False
 
 
@@ -623,7 +625,7 @@ def _loose_messages(value: Any, tags: dict[str, str], what: str) -> list[dict]:
     if isinstance(value, dict):
         value = [value]
     if not isinstance(value, list) or not value:
-        raise RowError("missing_content", f"no {what}")
+        raise RowError("missing_content", Msg("datasets.detail.no_part", field=what))
     first = value[0] if isinstance(value[0], dict) else {}
     use = DEFAULT_TAGS["openai"] if "role" in first else {**DEFAULT_TAGS["sharegpt"], **tags}
     return chat_to_row({"m": value}, {"messages": "m"}, use)[0]["messages"]
@@ -668,7 +670,7 @@ def preference_to_row(record: Any, mapping: Mapping) -> tuple[dict, bool]:
         prompt, chosen, rejected = chosen[:shared], chosen[shared:], rejected[shared:]
     for what, reply in (("chosen", chosen), ("rejected", rejected)):
         if len(reply) != 1 or reply[0]["role"] != "assistant":
-            raise RowError("bad_pair", f"{what} must be one assistant reply")
+            raise RowError("bad_pair", Msg("datasets.detail.one_reply", field=what))
     row: dict[str, Any] = {"messages": prompt + chosen, "rejected": rejected[0]}
     tools = parse_tools(record.get(cols["tools"])) if cols.get("tools") else None
     if tools:
@@ -736,7 +738,7 @@ def convert(record: Any, mapping: Mapping) -> tuple[dict, bool]:
     if kind == "kto":
         return kto_to_row(record, mapping)
     if isinstance(record, dict) and _is_preference(record):
-        raise RowError("preference", "the row has 'chosen' and 'rejected'")
+        raise RowError("preference", Msg("datasets.detail.has_pair"))
     fmt = mapping.format
     if fmt == "alpaca":
         return alpaca_to_row(record, mapping.columns)

@@ -15,6 +15,7 @@ import pkgutil
 from functools import lru_cache
 
 LANGUAGES = {"en": "English", "zh": "中文"}
+FULL_STOPS_WITHOUT_SPACE = ("。", "！", "？", "：", "；")  # Chinese punctuation that takes no space after it
 
 
 @lru_cache(maxsize=1)
@@ -73,6 +74,14 @@ class Msg:
         return hash(self.key)
 
 
+def every_language(text) -> "dict[str, str] | None":
+    """``{lang: text}`` for every language (a ``Msg``) or the text as given (plain, None), to store
+    a message in JSON and still show it in the reader's language later."""
+    if isinstance(text, Msg):
+        return {code: text.render(code) for code in LANGUAGES}
+    return text
+
+
 class Joined(Msg):
     """Several texts (Msg or plain) said one after another in the same language, e.g. a list of problems.
 
@@ -89,7 +98,13 @@ class Joined(Msg):
 
     def render(self, lang: str = "en") -> str:
         sep = self.sep.render(lang) if isinstance(self.sep, Msg) else self.sep
-        return sep.join(i.render(lang) if isinstance(i, Msg) else str(i) for i in self.items)
+        texts = [i.render(lang) if isinstance(i, Msg) else str(i) for i in self.items]
+        if sep != " ":
+            return sep.join(texts)
+        out = ""  # sentences: a space between them, none after a Chinese full stop
+        for text in texts:
+            out += text if not out or out.endswith(FULL_STOPS_WITHOUT_SPACE) else " " + text
+        return out
 
     def __repr__(self) -> str:
         return f"Joined({self.items!r}, sep={self.sep!r})"

@@ -115,4 +115,5 @@ TEXTS.update({
     "err.rag.load.empty": {"en": "Empty file.", "zh": "空文件。"},
     "err.rag.load.bytes_only": {"en": "{fmt} given as bytes without a file.", "zh": "{fmt} 只给了字节内容，没有文件。"},
     "err.rag.load.no_text": {"en": "Empty file: no text in it.", "zh": "空文件：里面没有文字。"},
+    "err.rag.load.unreadable": {"en": "Could not read this file ({reason}).", "zh": "无法读取这个文件（{reason}）。"},
 })

@@ -90,6 +90,8 @@ TEXTS = {
     "knowledge.col_added": {"en": "Added", "zh": "加入时间"},
     "knowledge.col_text": {"en": "Text", "zh": "内容"},
     "knowledge.status_ok": {"en": "added", "zh": "已加入"},
+    "knowledge.note.unchanged": {"en": "unchanged, already in the knowledge base", "zh": "未改动，已在知识库中"},
+    "knowledge.note.replaced": {"en": "replaced the previous version", "zh": "已替换之前的版本"},
     "knowledge.preview_file": {"en": "File to preview", "zh": "要预览的文件"},
     "knowledge.preview_path": {"en": "…or a file on the server", "zh": "……或服务器上的文件"},
     "knowledge.preview_summary": {

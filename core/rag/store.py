@@ -21,7 +21,7 @@ The embedder is fixed per base: using another model (or one with another dimensi
 
     >>> create_kb("notes")                                        # doctest: +SKIP
     >>> report = ingest("notes", ["~/docs", "faq.pdf"])
-    >>> [(f.path, f.chunks, f.error) for f in report.files]
+    >>> [(f.path, f.chunks, f.error and str(f.error)) for f in report.files]   # error: a Msg
     [('/home/me/docs/a.txt', 12, None), ('faq.pdf', 0, 'Corrupt or unreadable PDF ...')]
     >>> delete_document("notes", "faq.pdf"); rebuild("notes", index="hnsw")
 """
@@ -82,14 +82,25 @@ class SourceFile:
 class FileResult:
     path: str
     chunks: int = 0
-    error: str | None = None
-    note: str | None = None      # e.g. "unchanged" or "replaced the previous version"
+    error: Msg | None = None     # why the file was skipped (rendered in the reader's language)
+    note: Msg | None = None      # NOTE_UNCHANGED or NOTE_REPLACED
     format: str | None = None
     encoding: str | None = None
     seconds: float = 0.0
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """Plain values; the error and note in English (the CLI's JSON)."""
+        out = asdict(self)
+        out["error"], out["note"] = _english(self.error), _english(self.note)
+        return out
+
+
+def _english(text: Msg | None) -> str | None:
+    return None if text is None else str(text)
+
+
+NOTE_UNCHANGED = Msg("knowledge.note.unchanged")
+NOTE_REPLACED = Msg("knowledge.note.replaced")
 
 
 @dataclass
@@ -480,13 +491,13 @@ def ingest(name: str, items: Iterable, *, embedder: str | None = None,
             source = src.label
             old = by_source.get(source)
             if old is not None and old["sha256"] == digest and old["id"] not in replaced:
-                result.chunks, result.note = old["chunks"], "unchanged, already in the knowledge base"
+                result.chunks, result.note = old["chunks"], NOTE_UNCHANGED
             else:
                 chunks = chunking.chunk_text(loaded.text, size, ovl)
                 doc_id = uuid.uuid4().hex[:12]
                 if old is not None:
                     replaced.add(old["id"])
-                    result.note = "replaced the previous version"
+                    result.note = NOTE_REPLACED
                 doc = {"id": doc_id, "source": source, "name": Path(src.path).name,
                        "format": loaded.format, "encoding": loaded.encoding, "chunks": len(chunks),
                        "chars": len(loaded.text), "sha256": digest, "file_sha256": file_digest,
@@ -498,13 +509,13 @@ def ingest(name: str, items: Iterable, *, embedder: str | None = None,
                                  "end": c.end} for c in chunks)
                 result.chunks = len(chunks)
         except UserError as err:
-            result.error = str(err)
+            result.error = err.msg()
         except Exception as err:  # one strange file must not stop the others; the reason is shown
             log.exception("ingest of %s failed", src.label)
-            result.error = f"Could not read this file ({type(err).__name__}: {err})."
+            result.error = Msg("err.rag.load.unreadable", reason=f"{type(err).__name__}: {err}")
         result.seconds = round(time.time() - t0, 3)
         results.append(result)
-        if result.error is None and result.note != "unchanged, already in the knowledge base":
+        if result.error is None and result.note != NOTE_UNCHANGED:
             embedded.append((i, src, result))
         else:
             report(i, src, "done", result=result)

@@ -25,6 +25,8 @@ from typing import Callable
 
 from core import workspace
 from core.errors import UserError
+from core.i18n import Msg
+from core.i18n import every_language as every_language_text
 from core.rag import loaders, store
 
 log = logging.getLogger(__name__)
@@ -39,14 +41,18 @@ class SyncReport:
     added: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
-    failed: list[dict] = field(default_factory=list)   # {"path", "error"}
+    failed: list[dict] = field(default_factory=list)   # {"path", "error": a Msg}
     unchanged: int = 0
     chunks: int = 0           # chunks embedded by this sync (added + updated files)
     total_chunks: int = 0     # chunks in the base afterwards
     seconds: float = 0.0
 
-    def to_dict(self) -> dict:
+    def to_dict(self, *, every_language: bool = False) -> dict:
+        """Plain values; each failure's reason in English (the CLI's JSON), or with
+        ``every_language`` as ``{lang: text}`` (kept in meta.json, shown in the reader's language)."""
         out = asdict(self)
+        out["failed"] = [{"path": f["path"], "error": every_language_text(f["error"]) if every_language
+                          else str(f["error"])} for f in self.failed]
         out["seconds"] = round(self.seconds, 3)
         return out
 
@@ -113,7 +119,8 @@ def _sync_locked(name: str, path: Path, progress) -> SyncReport:
         try:
             digest = file_digest(file)
         except OSError as err:
-            report.failed.append({"path": source, "error": f"{type(err).__name__}: {err}"})
+            report.failed.append({"path": source, "error": Msg("err.rag.load.unreadable",
+                                                               reason=f"{type(err).__name__}: {err}")})
             continue
         if old is not None and old.get("file_sha256") == digest:
             report.unchanged += 1
@@ -135,7 +142,7 @@ def _sync_locked(name: str, path: Path, progress) -> SyncReport:
         report.removed = sorted(doc["source"] for doc in removed)
     report.seconds = time.time() - started
     settings = sync_settings(name)
-    settings.update(folder=str(path), last=time.time(), last_report=report.to_dict())
+    settings.update(folder=str(path), last=time.time(), last_report=report.to_dict(every_language=True))
     info = store.update_meta(name, sync=settings)
     report.total_chunks = info.chunks
     return report
@@ -174,7 +181,7 @@ def run_due(now: float | None = None) -> dict[str, SyncReport | str]:
         except UserError as err:
             log.warning("scheduled sync of %s failed: %s", name, err)
             settings = sync_settings(name)
-            settings.update(last=time.time(), last_report={"error": str(err)})
+            settings.update(last=time.time(), last_report={"error": every_language_text(err.msg())})
             store.update_meta(name, sync=settings)
             results[name] = str(err)
     return results

@@ -17,11 +17,13 @@ import time
 from contextlib import contextmanager
 
 from core import workspace
+from core.i18n import Msg
 from core.train import runs
 
 LOCK_FILE = ".queue.lock"
 POLL_SECONDS = 1.0
 STARTUP_GRACE = 30.0
+WAIT_KEYS = {"running": "train.queue.behind_running", "queued before": "train.queue.behind_queued"}  # why -> text
 
 
 @contextmanager
@@ -56,7 +58,7 @@ def blocking_run(me: runs.RunStatus, others: list[runs.RunStatus]) -> tuple[runs
 
 
 def claim_turn(run_id: str, pid: int | None = None, pid_started: float | None = None
-               ) -> tuple[bool, str | None, runs.RunStatus]:
+               ) -> tuple[bool, Msg | None, runs.RunStatus]:
     """If it is the run's turn, mark it running (under the lock) -> (True, None, status);
     otherwise (False, why it waits, status). Status is re-read from disk under the lock."""
     with queue_lock():
@@ -69,22 +71,32 @@ def claim_turn(run_id: str, pid: int | None = None, pid_started: float | None = 
         blocker = blocking_run(me, others)
         if blocker is None:
             me.status = "running"
-            me.queue_reason = None
+            me.queue_reason = me.queue_wait = None
             me.started = time.time()
             runs.write_status(me)
             return True, None, me
         other, why = blocker
-        reason = f"waiting for {other.run_id} ({why}) on device(s) {','.join(other.devices or ['0'])}"
-        me.queue_reason = reason
+        me.queue_wait = {"run": other.run_id, "why": why, "devices": ",".join(other.devices or ["0"])}
+        reason = queue_reason(me)
+        me.queue_reason = str(reason)
         runs.write_status(me)
         return False, reason, me
+
+
+def queue_reason(status: runs.RunStatus) -> Msg | str | None:
+    """Why a queued run waits, to render in the reader's language (a status written before
+    ``queue_wait`` existed gives its English text as it is)."""
+    wait = status.queue_wait or {}
+    if wait.get("why") in WAIT_KEYS:
+        return Msg(WAIT_KEYS[wait["why"]], run=wait.get("run", "?"), devices=wait.get("devices", "0"))
+    return status.queue_reason
 
 
 def leave_queue(run_id: str, state: str = "stopped") -> runs.RunStatus:
     """A queued run gives up its place (stop requested while waiting)."""
     with queue_lock():
         me = runs.read_status(run_id, reconcile=False)
-        me.status, me.finished, me.queue_reason = state, time.time(), None
+        me.status, me.finished, me.queue_reason, me.queue_wait = state, time.time(), None, None
         runs.write_status(me)
         return me
 

@@ -69,7 +69,8 @@ class RunStatus(jobs.JobStatus):
     parent: str | None = None  # "RUN/checkpoint-N" this run resumed from
     start_step: int = 0  # the step training (re)started at; ETA counts from here
     train_started: float | None = None
-    queue_reason: str | None = None  # why a queued run is still waiting
+    queue_reason: str | None = None  # why a queued run is still waiting (English; the CLI prints it)
+    queue_wait: dict | None = None   # the same as {"run", "why", "devices"} (core.train.queue.queue_reason)
     last_step_at: float | None = None  # when the last training step finished (core/train/watchdog.py)
 
     def eta_seconds(self) -> float | None:
