@@ -103,8 +103,8 @@ def test_a_saved_comparison_reopens_with_its_table(ws):
     at.selectbox(key="cmp_history").set_value(path)
     at.button(key="cmp_history_open").click().run()
     assert not at.exception and not at.error
-    table = next(f.value for f in at.dataframe if "prompt" in f.value.columns)  # the answers side by side
-    assert list(table.columns) == ["prompt", "reference", "base", columns[1].label]
+    table = next(f.value for f in at.dataframe if "Prompt" in f.value.columns)  # the answers side by side
+    assert list(table.columns) == ["Prompt", "Reference", "base", columns[1].label]
     assert table.values.tolist() == [["Who are you?", "I am Kit.", "base one", "tuned one"],
                                      ["Hi", "", "base two", "tuned two"]]
 
