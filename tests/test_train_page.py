@@ -120,10 +120,13 @@ def test_will_not_fit_warning(ready, monkeypatch):
 
 
 def test_memory_estimate_shows_core_figures_for_the_chosen_settings(ready):
+    import streamlit as st
+
     from core.train.memory import estimate_for_config
     from core.train.presets import from_preset
     from core.units import human_size
 
+    st.cache_data.clear()  # no device list cached by an earlier test (this machine has no GPU)
     at = _page()
     at.number_input(key="train_lora_r").set_value(64)
     at.number_input(key="train_max_length").set_value(512)
