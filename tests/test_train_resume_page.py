@@ -1,5 +1,6 @@
 """Resume from the Train page: a finished run with checkpoints, choose one, the launched run's config
-resumes from exactly that checkpoint and continues to the new step limit."""
+resumes from exactly that checkpoint and continues to the new step limit; a moved workspace's base
+(same config elsewhere) still resumes, another base is refused."""
 from __future__ import annotations
 
 import shutil
@@ -44,3 +45,17 @@ def test_resume_a_finished_run_from_a_chosen_checkpoint(tmp_path_factory, tmp_pa
     final = launcher.wait_for(child, timeout=240, poll=0.5)
     assert final.status == "completed", (final.status, final.error, runs.log_tail(child))
     assert final.parent == f"{parent}/checkpoint-10" and final.step == 14
+
+
+def test_resume_needs_the_same_base_by_folder_or_config(tiny_model_path, tmp_path):
+    from core.models.demo import build_demo_model
+    from core.train.launcher import _same_base
+
+    copy = tmp_path / "moved" / tiny_model_path.name
+    shutil.copytree(tiny_model_path, copy)
+    other = build_demo_model(tmp_path / "other-tiny", hidden_size=64, intermediate_size=128)
+    assert _same_base(tiny_model_path, tiny_model_path)
+    assert _same_base(tiny_model_path, copy)  # a moved or copied workspace
+    assert not _same_base(tiny_model_path, other)  # another shape: refused
+    assert _same_base(tmp_path / "gone" / tiny_model_path.name, copy)  # old folder gone: same name
+    assert not _same_base(tmp_path / "gone" / "other-tiny", copy)
