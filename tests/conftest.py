@@ -21,7 +21,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 SLOW_MODULES = {
     "test_e2e_assistant", "test_train_distributed", "test_train_packing", "test_train_queue",
     "test_compare_run", "test_compare_page", "test_export_merge", "test_harness", "test_kept_choices",
-    "test_run_sh", "test_train_kill",
+    "test_run_sh", "test_train_kill", "test_quantized_bases", "test_train_resume_page",
+    "test_rag_page",
 }
 
 

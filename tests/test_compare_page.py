@@ -103,7 +103,46 @@ def test_a_saved_comparison_reopens_with_its_table(ws):
     at.selectbox(key="cmp_history").set_value(path)
     at.button(key="cmp_history_open").click().run()
     assert not at.exception and not at.error
-    table = next(f.value for f in at.dataframe if "prompt" in f.value.columns)  # the answers side by side
-    assert list(table.columns) == ["prompt", "reference", "base", columns[1].label]
+    table = next(f.value for f in at.dataframe if "Prompt" in f.value.columns)  # the answers side by side
+    assert list(table.columns) == ["Prompt", "Reference", "base", columns[1].label]
     assert table.values.tolist() == [["Who are you?", "I am Kit.", "base one", "tuned one"],
                                      ["Hi", "", "base two", "tuned two"]]
+
+
+def test_per_prompt_highlight_marks_only_the_differing_words(ws):
+    import re
+
+    from core.chat import compare as C
+
+    columns = C.model_columns([f"{ws.run_id}/checkpoint-10"])
+    saved = C.CompareResult(model="demo-tiny", quantization="none", settings={"max_new_tokens": 16},
+                            columns=columns, prompts=[C.PromptItem("What colour is the sky?")],
+                            answers={columns[0].label: ["the sky is blue today"],
+                                     columns[1].label: ["the sky is deep red today"]})
+    path = C.save_result(saved)[0]
+    at = _app().run()
+    at.selectbox(key="cmp_history").set_value(path)
+    at.button(key="cmp_history_open").click().run()
+    assert not at.exception and not at.error
+    tuned = next(m.value for m in at.markdown if "deep" in m.value and "<div" in m.value)
+    assert re.findall(r"<mark[^>]*>(.*?)</mark>", tuned) == ["deep red"]
+    assert re.sub(r"<[^>]+>", "", tuned) == "the sky is deep red today"
+    base = next(m.value for m in at.markdown if "blue" in m.value and "<div" in m.value)
+    assert "<mark" not in base
+
+
+def test_adapter_zip_holds_the_adapter_files(ws):
+    import io
+    import zipfile
+
+    at = _app().run()
+    at.button(key="cmp_zip_prepare").click().run()
+    assert not at.exception and not at.error
+    adapter_path, filename, data = at.session_state["cmp_zip"]
+    assert filename.endswith(".zip") and any(b.proto.label.startswith("Download") for b in at.get("download_button"))
+    folder = Path(adapter_path)
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        names = {Path(n).name: n for n in archive.namelist()}
+        assert {"adapter_config.json", "adapter_model.safetensors"} <= set(names)
+        for name in ("adapter_config.json", "adapter_model.safetensors"):
+            assert archive.read(names[name]) == (folder / name).read_bytes()

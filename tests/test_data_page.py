@@ -91,3 +91,92 @@ def test_page_in_chinese(workbench_home, lang):
     at.session_state["ui_lang"] = lang
     at.run()
     assert not at.exception and at.title[0].value == "数据集"
+
+
+def _rows12():
+    return [{"messages": [{"role": "system", "content": f"sys {i}"}, {"role": "user", "content": f"question {i}"},
+                          {"role": "assistant", "content": f"answer {i}"}]} for i in range(12)]
+
+
+def test_conversation_view_split_sizes_and_export_are_the_datasets_values(workbench_home):
+    import json
+
+    rows = _rows12()
+    store.save_dataset("chat", rows, source="t", extra={"kind": "chat"})
+    at = _app().run()
+    at.radio(key="ds_view").set_value("conversation").run()
+    at.number_input(key="ds_row_no").set_value(3).run()
+    assert not at.exception
+    shown = [(m.name, m.markdown[0].value if m.markdown else m.code[0].value) for m in at.chat_message]
+    # the Browse tab comes first (the assistant builder's examples follow it)
+    assert shown[:3] == [(m["role"], m["content"]) for m in rows[2]["messages"]]
+    assert not any("question" in text for _, text in shown[3:])
+
+    at.slider(key="ds_split_ratio").set_value(0.25)
+    at.number_input(key="ds_split_seed").set_value(7)
+    at.button(key="ds_split_go").click().run()
+    train, ev = store.load_rows("chat-train"), store.load_rows("chat-eval")
+    assert (len(train), len(ev)) == (9, 3)
+    assert sorted(map(json.dumps, train + ev)) == sorted(map(json.dumps, rows))
+    assert any("chat-train" in s.value and "9" in s.value and "chat-eval" in s.value and "3" in s.value
+               for s in at.success)
+
+    at.selectbox(key="ds_export_name").set_value("chat")
+    at.radio(key="ds_export_format").set_value("openai").run()
+    at.button(key="ds_export_prepare").click().run()
+    assert not at.exception
+    filename, body, skipped = at.session_state["ds_export_file"]
+    assert (filename, skipped) == ("chat.openai.jsonl", 0)
+    exported = [json.loads(line) for line in body.decode("utf-8").splitlines()]
+    assert [r["messages"] for r in exported] == [r["messages"] for r in rows]
+
+
+def _import_from_path(path, fmt="auto", entry=None):
+    at = _app().run()
+    at.radio(key="ds_source").set_value("path").run()
+    at.text_input(key="ds_path").set_value(str(path)).run()
+    if entry:
+        at.selectbox(key="ds_entry").set_value(entry)
+    at.selectbox(key="ds_format").set_value(fmt).run()
+    at.button(key="ds_check").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    return at
+
+
+def test_import_from_a_server_path_a_dataset_info_entry_and_a_forced_format(workbench_home, tmp_path):
+    import json
+
+    both = tmp_path / "both.jsonl"  # alpaca columns and a text column: auto reads alpaca, "text" forces text
+    both.write_text("".join(json.dumps({"instruction": f"q{i}", "input": "", "output": f"a{i}",
+                                        "text": f"plain text {i}"}) + "\n" for i in range(3)), encoding="utf-8")
+    at = _import_from_path(both)
+    assert [m.value for m in at.metric][:3] == ["3", "3", "0"]
+    at.text_input(key="ds_save_name").set_value("auto-read")
+    at.button(key="ds_save").click().run()
+    assert store.load_rows("auto-read") == [_chat(f"q{i}", f"a{i}") for i in range(3)]
+    assert store.read_meta("auto-read").extra["kind"] == "sft"
+
+    at = _import_from_path(both, fmt="text")
+    at.text_input(key="ds_save_name").set_value("forced-text")
+    at.button(key="ds_save").click().run()
+    assert store.load_rows("forced-text") == [{"text": f"plain text {i}"} for i in range(3)]
+    assert store.read_meta("forced-text").extra["kind"] == "pt"
+
+    folder = tmp_path / "lf"
+    folder.mkdir()
+    (folder / "talks.json").write_text(json.dumps([
+        {"chat": [{"speaker": "human", "words": f"hi {i}"}, {"speaker": "bot", "words": f"hello {i}"}]}
+        for i in range(4)]), encoding="utf-8")
+    (folder / "other.json").write_text(json.dumps([{"instruction": "x", "output": "y"}]), encoding="utf-8")
+    (folder / "dataset_info.json").write_text(json.dumps({
+        "other": {"file_name": "other.json"},
+        "talks": {"file_name": "talks.json", "formatting": "sharegpt", "columns": {"messages": "chat"},
+                  "tags": {"role_tag": "speaker", "content_tag": "words", "user_tag": "human",
+                           "assistant_tag": "bot"}}}), encoding="utf-8")
+    at = _import_from_path(folder, entry="talks")
+    assert at.selectbox(key="ds_entry").options == ["other", "talks"]
+    assert [m.value for m in at.metric][:3] == ["4", "4", "0"]
+    at.text_input(key="ds_save_name").set_value("talks")
+    at.button(key="ds_save").click().run()
+    assert store.load_rows("talks") == [_chat(f"hi {i}", f"hello {i}") for i in range(4)]
+    assert store.read_meta("talks").extra["kind"] == "sft"

@@ -55,13 +55,44 @@ def test_heldout_questions_are_not_training_phrasings():
     assert caught.value.key == "err.eval.identity_no_heldout"
 
 
-def test_identity_meter_seen_vs_heldout(ws, shared_lm, short):
-    from core.eval.identity import identity_spec_for_dataset, measure_identity
+@pytest.fixture(scope="module")
+def recipe_run(tmp_path_factory):
+    """The assistant recipe as a user runs it (cpu-demo: 150 steps, checkpoints at 50/100/150) in a
+    workspace of its own: the shared 20-step run is too short to have learnt the identity."""
+    import os
 
+    from core.data.assistant import AssistantSpec, save_assistant_dataset
+    from core.models.demo import ensure_demo_model
+    from core.train import launcher
+    from core.train.presets import from_preset
+
+    home = tmp_path_factory.mktemp("recipe") / "workspace"
+    old = os.environ.get("WORKBENCH_HOME")
+    os.environ["WORKBENCH_HOME"] = str(home)
+    try:
+        model_path = ensure_demo_model()
+        save_assistant_dataset(AssistantSpec(name="小智", author="张三", n=1000), "assistant")
+        status = launcher.launch_run(from_preset("cpu-demo", model="demo-tiny", dataset="assistant"))
+        final = launcher.wait_for(status.run_id, timeout=600, poll=0.5)
+        assert final.status == "completed", (final.status, final.error)
+    finally:
+        if old is None:
+            os.environ.pop("WORKBENCH_HOME", None)
+        else:
+            os.environ["WORKBENCH_HOME"] = old
+    return home, status.run_id, model_path
+
+
+def test_identity_meter_seen_vs_heldout(recipe_run, monkeypatch, short):
+    from core.eval.identity import identity_spec_for_dataset, measure_identity
+    from core.models.loading import load_base
+
+    home, run_id, model_path = recipe_run
+    monkeypatch.setenv("WORKBENCH_HOME", str(home))
     spec = identity_spec_for_dataset("assistant")
-    assert spec.name == "小智" and set(spec.seen) == {"你是谁？", "请做一下自我介绍", "介绍一下你自己",
-                                                      "你叫什么名字？", "你是谁开发的？", "Who are you?"}
-    scores = measure_identity(shared_lm, [f"{ws.run_id}/checkpoint-20", f"{ws.run_id}/adapter"], spec, short)
+    assert spec.name == "小智" and set(spec.seen) == {"你是谁？", "请你介绍一下你自己", "请做一下自我介绍",
+                                                      "你叫什么名字？", "你是谁开发的？", "你是我的小助手吗？"}
+    scores = measure_identity(load_base(model_path), [f"{run_id}/checkpoint-100", f"{run_id}/adapter"], spec, short)
     base, *tuned = scores
     assert base.label == "base" and base.hit_rate_seen == 0.0
     for score in tuned:

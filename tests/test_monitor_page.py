@@ -100,3 +100,30 @@ def test_sweep_overlay_ranking_and_reward_curves(workbench_home):
     assert "Reward margin (chosen − rejected)" in titles and "Reward accuracy (chosen > rejected)" in titles
     margin = json.loads(at.get("plotly_chart")[titles.index("Reward margin (chosen − rejected)")].proto.spec)
     assert {t.get("name") for t in margin["data"]} == {"20260101-000011-s2"}
+
+
+def _debiased_ema(values, smoothing):
+    out, last = [], 0.0
+    for n, value in enumerate(values, start=1):
+        last = smoothing * last + (1 - smoothing) * value
+        out.append(last / (1 - smoothing ** n))
+    return out
+
+
+def test_plotted_smoothed_series_is_the_ema_of_the_logged_values(workbench_home):
+    import pytest
+
+    _run(workbench_home, "20260101-000000-a", n=12)
+    raw_loss = [6.0 / i for i in range(1, 13)]
+    at = AppTest.from_file(PAGE, default_timeout=30).run()
+    at.slider(key="monitor_ema").set_value(0.8).run()
+    assert not at.exception
+    loss, _, _, grad_norm = (json.loads(c.proto.spec) for c in at.get("plotly_chart")[:4])
+    faint, smoothed = loss["data"]
+    assert faint["y"] == pytest.approx(raw_loss) and faint["showlegend"] is False
+    assert smoothed["y"] == pytest.approx(_debiased_ema(raw_loss, 0.8))
+    assert smoothed["x"] == list(range(1, 13))
+    assert grad_norm["data"][1]["y"] == pytest.approx(_debiased_ema([1.0 / i for i in range(1, 13)], 0.8))
+    at.slider(key="monitor_ema").set_value(0.0).run()
+    (only,) = json.loads(at.get("plotly_chart")[0].proto.spec)["data"]
+    assert only["y"] == pytest.approx(raw_loss)

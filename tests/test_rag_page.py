@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.rag_samples import GBK_TEXT, write_samples
@@ -98,3 +99,37 @@ def test_knowledge_page_full_flow(workbench_home, tmp_path):
     at.button(key="kb_delete").click().run()
     assert not at.exception and "deleted" in _texts(at.success)
     assert "No knowledge base yet" in _texts(at.info)
+
+
+def test_rebuild_with_reembedding_and_hnsw_keeps_the_top_hit(workbench_home, tmp_path, monkeypatch):
+    from core.rag import embeddings, retrieval, store
+
+    samples = write_samples(tmp_path / "docs")
+    store.create_kb("notes", chunk_size=200, overlap=20)
+    store.ingest("notes", [samples["md"].parent])
+    query = "Who is the harbour master?"
+    before = retrieval.search(store.get_kb("notes"), query, k=3)
+    assert store.read_meta("notes")["index_type"] == "flat"
+    encoded = []
+    real_get = embeddings.get_embedder
+
+    def counting_get(*args, **kwargs):
+        emb = real_get(*args, **kwargs)
+        real_encode = emb.encode
+        monkeypatch.setattr(emb, "encode", lambda texts, **kw: encoded.append(len(texts)) or real_encode(texts, **kw))
+        return emb
+
+    at = _app()
+    monkeypatch.setattr(embeddings, "get_embedder", counting_get)
+    at.selectbox(key="kb_rebuild_index").set_value("hnsw")
+    at.checkbox(key="kb_rebuild_reembed").check()
+    at.button(key="kb_rebuild").click().run()
+    assert not at.exception and not at.error
+    meta = store.read_meta("notes")
+    assert (meta["index_choice"], meta["index_type"]) == ("hnsw", "hnsw")
+    assert encoded == [len(store.get_kb("notes").chunks)]  # every chunk embedded again, once
+    assert "hnsw" in [m.value for m in at.metric]
+    assert any("hnsw" in s.value.lower() for s in at.success)
+    after = retrieval.search(store.get_kb("notes"), query, k=3)
+    assert (after[0].source, after[0].chunk, after[0].text) == (before[0].source, before[0].chunk, before[0].text)
+    assert after[0].score == pytest.approx(before[0].score, abs=1e-4)

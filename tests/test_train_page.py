@@ -117,3 +117,31 @@ def test_will_not_fit_warning(ready, monkeypatch):
     assert not at.exception
     assert any("Will not fit" in e for e in _errors(at))
     assert at.multiselect(key="train_gpus").options == ["0: Tiny GPU (512.0 MB)"]
+
+
+def test_memory_estimate_shows_core_figures_for_the_chosen_settings(ready):
+    import streamlit as st
+
+    from core.train.memory import estimate_for_config
+    from core.train.presets import from_preset
+    from core.units import human_size
+
+    st.cache_data.clear()  # no device list cached by an earlier test (this machine has no GPU)
+    at = _page()
+    at.number_input(key="train_lora_r").set_value(64)
+    at.number_input(key="train_max_length").set_value(512)
+    at.number_input(key="train_batch_size").set_value(4).run()
+    assert not at.exception
+    cfg = from_preset("cpu-demo", model="demo-tiny", dataset="assistant", lora_r=64, max_length=512,
+                      batch_size=4, target_modules="all-linear", gpus="")
+    est = estimate_for_config(cfg)
+    shown = [(m.label, m.value) for m in at.metric]
+    assert shown == [(label, human_size(value)) for label, (_, value) in
+                     zip(["Weights", "LoRA", "Gradients", "Optimizer", "Activations", "Overhead"], est.rows())]
+    assert any(human_size(est.total_bytes) in c.value and f"{est.trainable_params/1e6:.2f}M" in c.value
+               for c in at.caption)
+    small = estimate_for_config(from_preset("cpu-demo", model="demo-tiny", dataset="assistant", lora_r=8,
+                                            max_length=512, batch_size=4,
+                                            target_modules="all-linear", gpus=""))
+    at.number_input(key="train_lora_r").set_value(8).run()
+    assert dict((m.label, m.value) for m in at.metric)["LoRA"] == human_size(small.lora_bytes) != human_size(est.lora_bytes)

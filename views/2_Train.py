@@ -24,6 +24,7 @@ from ui.run_labels import run_label
 from ui.state import KEEP
 
 RUN_KEY = train_form.RUN_KEY
+NEXT_RUN_KEY = "train_next_run"  # a run resumed inside the run panel, selected on the next full run
 TrainConfig = train_config.TrainConfig
 
 
@@ -84,7 +85,7 @@ def show_run(run_id: str) -> None:
                 try:
                     cfg = launcher.resume_config(f"{run_id}/{ckpt}", max_steps=int(more) if more > 0 else None)
                     new = launcher.launch_run(cfg)
-                    st.session_state[RUN_KEY] = new.run_id
+                    st.session_state[NEXT_RUN_KEY] = new.run_id  # the run list is drawn already: select it next run
                     flash("success", Msg("train.launched", run=new.run_id, status=Msg("train.state." + new.status)))
                     st.rerun()
                 except UserError as err:
@@ -104,6 +105,8 @@ def runs_section() -> None:
         st.caption(tr("train.no_runs"))
         return
     statuses = {r: runs.read_status(r) for r in run_ids}
+    if st.session_state.get(NEXT_RUN_KEY) in run_ids:
+        st.session_state[RUN_KEY] = st.session_state.pop(NEXT_RUN_KEY)
     if st.session_state.get(RUN_KEY) not in run_ids:
         st.session_state[RUN_KEY] = runs.live_first(statuses)[0]
     run_id = st.selectbox(tr("common.run"), run_ids, key=RUN_KEY, format_func=run_label, persist_state=KEEP)

@@ -26,7 +26,7 @@ from core.data import store
 from core.errors import UserError
 from core.i18n import Msg
 from core.models.checks import check_model_folder
-from core.models.registry import resolve_model
+from core.models.registry import model_signature, resolve_model
 from core.train import runs
 from core.train.config import TrainConfig
 
@@ -77,6 +77,14 @@ def resume_config(spec: str, **overrides) -> TrainConfig:
     base = config_from_run(parent_id)
     clean = {k: v for k, v in overrides.items() if v is not None}
     return replace(base, **clean, resume_from=spec)
+
+
+def _same_base(trained_on: Path, base: Path) -> bool:
+    """Whether a run trained on ``trained_on`` can resume on ``base``: the same folder, a copy with the
+    same config signature (a moved or copied workspace), or, when the old folder is gone, the same name."""
+    if trained_on.exists():
+        return trained_on.resolve() == base.resolve() or model_signature(trained_on) == model_signature(base)
+    return trained_on.name == base.name
 
 
 def check_launchable(config: TrainConfig, lang: str = "en") -> dict[str, str]:
@@ -137,7 +145,7 @@ def prepare_run(config: TrainConfig) -> tuple[str, Path]:
     if config.resume_from:
         parent_id, resume_checkpoint = resolve_resume(config.resume_from)
         parent = runs.read_config(parent_id)
-        if parent.get("model_path") and Path(parent["model_path"]).resolve() != Path(model_path).resolve():
+        if parent.get("model_path") and not _same_base(Path(parent["model_path"]), Path(model_path)):
             raise UserError("err.train.model_differs", run_id=parent_id, was=parent.get("model"), now=config.model,
                             field="model", hint="err.train.model_differs.hint")
         for key in RESUME_LOCKED:
