@@ -159,3 +159,26 @@ def test_language_switch_leaves_no_english_in_select_boxes(ready):
         assert not stale, (key, stale)
     # the next page opened (here a new session: a new tab without ?lang) is in Chinese too
     assert AppTest.from_file(str(ROOT / DATASETS), default_timeout=60).run().title[0].value == "数据集"
+
+
+def test_knowledge_search_settings_and_chosen_base_survive_a_visit_to_chat(workbench_home, monkeypatch, tmp_path):
+    from core.cli import main
+
+    monkeypatch.delenv("WORKBENCH_PASSWORD", raising=False)
+    doc = tmp_path / "achilles.txt"
+    doc.write_text("Achilles was the son of Peleus and the sea nymph Thetis.", encoding="utf-8")
+    for name in ("alpha", "beta"):  # the search form shows for a base with documents
+        assert main(["kb", "create", name]) == 0 and main(["kb", "ingest", name, str(doc)]) == 0
+    at = _go(_app(), "views/5_Knowledge.py")
+    at.selectbox(key="kb_selected").set_value("beta").run()
+    at.text_input(key="kb_query").set_value("Who were the parents of Achilles?")
+    at.slider(key="kb_k").set_value(7)
+    at.number_input(key="kb_neighbors").set_value(2)
+    next(b for b in at.button if b.label == "Search").click().run()  # a form's values count once submitted
+    before = _values(at, "kb_")
+    _go(at, CHAT)
+    _go(at, "views/5_Knowledge.py")
+    after = _values(at, "kb_")
+    assert after["kb_selected"] == "beta", (before, after)
+    assert (after["kb_query"], after["kb_k"], after["kb_neighbors"]) == ("Who were the parents of Achilles?", 7, 2)
+    assert {k: after[k] for k in before} == before

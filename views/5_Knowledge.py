@@ -17,6 +17,7 @@ from core.errors import UserError
 from core.untrusted import inert_markdown
 from core.rag import chunking, loaders, store
 from core.rag.store import INDEX_CHOICES, IngestProgress, IngestReport, SourceFile
+from ui.state import KEEP
 from ui.common import flash, lang, message_text, show_flash, page_start, show_user_error, tr
 
 # Session-state keys (widget keys are prefixed "kb_" and unique on this page).
@@ -228,16 +229,18 @@ def search_tab(name: str, info: store.KbInfo) -> None:
         st.info(tr("knowledge.empty_kb"))
         return
     with st.form("kb_search_form"):
-        query = st.text_input(tr("knowledge.query"), key="kb_query", placeholder=tr("knowledge.query_placeholder"))
+        query = st.text_input(tr("knowledge.query"), key="kb_query", placeholder=tr("knowledge.query_placeholder"),
+                              persist_state=KEEP)
         from ui.rag_panel import mode_picker
 
         mode = mode_picker("kb_mode")
         c1, c2, c3 = st.columns(3)
-        k = c1.slider(tr("rag.top_k"), 1, 20, retrieval.DEFAULT_K, key="kb_k")
-        threshold = c2.slider(tr("rag.threshold"), 0.0, 1.0, 0.0, step=0.05, key="kb_threshold",
+        k = c1.slider(tr("rag.top_k"), 1, 20, retrieval.DEFAULT_K, key="kb_k", persist_state=KEEP)
+        threshold = c2.slider(tr("rag.threshold"), 0.0, 1.0, 0.0, step=0.05, key="kb_threshold", persist_state=KEEP,
                               help=tr("rag.threshold_help"))
-        neighbors = c3.number_input(tr("rag.neighbors"), 0, 5, 0, key="kb_neighbors", help=tr("rag.neighbors_help"))
-        reranker = st.text_input(tr("rag.reranker"), key="kb_reranker", help=tr("rag.reranker_help"))
+        neighbors = c3.number_input(tr("rag.neighbors"), 0, 5, 0, key="kb_neighbors", help=tr("rag.neighbors_help"),
+                                    persist_state=KEEP)
+        reranker = st.text_input(tr("rag.reranker"), key="kb_reranker", help=tr("rag.reranker_help"), persist_state=KEEP)
         submitted = st.form_submit_button(tr("knowledge.search"), type="primary")
     if submitted:
         try:
@@ -383,7 +386,7 @@ def main() -> None:
     names = list(infos)
     if st.session_state.get(SELECTED) not in names:
         st.session_state[SELECTED] = names[0]
-    name = st.selectbox(tr("knowledge.select"), names, key=SELECTED)
+    name = st.selectbox(tr("knowledge.select"), names, key=SELECTED, persist_state=KEEP)
     create_form(expanded=False)
     info = infos[name]
     overview(info)
