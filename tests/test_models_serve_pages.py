@@ -51,7 +51,9 @@ def test_models_page_table_download_delete(workbench_home, tiny_model_path):
 
 def test_models_page_bad_download_in_chinese(workbench_home):
     at = page("7_Models.py")
-    at.session_state["ui_lang"] = "zh"
+    from core.settings import save_setting
+
+    save_setting("lang", "zh")  # the workspace default: what AppTest's option formatting reads too
     at.run()
     at.text_input(key="models_repo_id").input("not a repo!")
     at.button(key="FormSubmitter:models_download_form-开始下载").click().run()

@@ -87,7 +87,8 @@ def download_form() -> None:
     with st.form("models_download_form"):
         repo_id = st.text_input(tr("models.repo_id"), key="models_repo_id", persist_state=KEEP)
         left, right = st.columns(2)
-        source = left.selectbox(tr("models.source"), ["hf", "modelscope"], key="models_source", persist_state=KEEP)
+        source = left.selectbox(tr("models.source"), ["hf", "modelscope"], key="models_source", persist_state=KEEP,
+                                format_func=lambda code: tr(f"models.source.{code}"))
         revision = right.text_input(tr("models.revision"), "main", key="models_revision", persist_state=KEEP)
         endpoint = st.text_input(tr("models.endpoint"), os.environ.get("HF_ENDPOINT", ""), key="models_endpoint", persist_state=KEEP)
         name = left.text_input(tr("models.save_as"), key="models_name", persist_state=KEEP)
