@@ -76,7 +76,8 @@ Stopping: write a request file the job polls and/or ``signal_job(folder, status,
 Training runs (core/train/runs.py, launcher.py, worker.py) are built exactly this way.
 """
 from core.jobs.folder import (LIVE_STATES, LOCK_FILE, PID_FILE, STATES, STATUS_FILE, UNREADABLE, JobStatus,
-                              field_problem, from_dict, log_tail, read_jsonl_objects, read_pid, read_status,
+                              field_problem, free_id, from_dict, log_tail, read_jsonl_objects, read_pid,
+                              read_status,
                               write_pid, write_status, write_text_in)
 from core.jobs.process import (DISK_FULL_NEEDLES, SECRET_ENV, JobBusy, Launched, exit_code, explain_exit,
                                hold_lock, job_env, job_process, keep_lock_across_exec, launch, mark_failed,
@@ -84,6 +85,7 @@ from core.jobs.process import (DISK_FULL_NEEDLES, SECRET_ENV, JobBusy, Launched,
 
 __all__ = [
     "LIVE_STATES", "LOCK_FILE", "PID_FILE", "STATES", "STATUS_FILE", "UNREADABLE", "JobStatus", "field_problem",
+    "free_id",
     "from_dict", "log_tail", "read_jsonl_objects", "read_pid", "read_status", "write_pid", "write_status",
     "write_text_in", "DISK_FULL_NEEDLES", "SECRET_ENV", "JobBusy", "Launched", "exit_code", "explain_exit",
     "hold_lock", "job_env", "job_process", "keep_lock_across_exec", "launch", "mark_failed", "process_alive",

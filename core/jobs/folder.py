@@ -188,3 +188,13 @@ def read_jsonl_objects(path: Path, cls: type | None = None) -> list[dict]:
     except OSError:
         pass
     return rows
+
+
+def free_id(root: Path, base: str) -> str:
+    """A job id under ``root`` not taken yet: ``base``, else ``base-2``, ``base-3``… (one rule for
+    runs, downloads and servers)."""
+    job_id, n = base, 1
+    while (root / job_id).exists():
+        n += 1
+        job_id = f"{base}-{n}"
+    return job_id

@@ -153,10 +153,7 @@ def start_download(request: DownloadRequest) -> DownloadStatus:
         if other.live and other.name == request.name:
             raise UserError("err.models.download_running", name=request.name, job_id=other.job_id, field="name")
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    job_id, n = f"{stamp}-{request.name}"[:100], 1
-    while (downloads_dir() / job_id).exists():
-        n += 1
-        job_id = f"{stamp}-{request.name}-{n}"[:100]
+    job_id = jobs.free_id(downloads_dir(), f"{stamp}-{request.name}"[:96])
     folder = downloads_dir() / job_id
     folder.mkdir(parents=True)
     workspace.atomic_write_json(folder / REQUEST_FILE, asdict(request))

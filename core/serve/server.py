@@ -263,10 +263,7 @@ def start_server(request: ServeRequest) -> ServeStatus:
     """Check, write the job folder and start the server process; returns at once (state ``starting``)."""
     request = check_request(request)
     base_name = Path(request.model).name if os.sep in request.model else request.model
-    serve_id, n = time.strftime("%Y%m%d-%H%M%S") + f"-{request.port}", 1
-    while (serve_root() / serve_id).exists():
-        n += 1
-        serve_id = time.strftime("%Y%m%d-%H%M%S") + f"-{request.port}-{n}"
+    serve_id = jobs.free_id(serve_root(), time.strftime("%Y%m%d-%H%M%S") + f"-{request.port}")
     folder = serve_root() / serve_id
     folder.mkdir(parents=True)
     workspace.atomic_write_json(folder / REQUEST_FILE, asdict(request))

@@ -118,12 +118,7 @@ def run_dir(run_id: str) -> Path:
 def new_run_id(name: str = "") -> str:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     slug = re.sub(r"[^\w\-]+", "-", name.strip()).strip("-")[:40]
-    base = f"{stamp}-{slug}" if slug else stamp
-    run_id, n = base, 1
-    while (workspace.runs_dir() / run_id).exists():
-        n += 1
-        run_id = f"{base}-{n}"
-    return run_id
+    return jobs.free_id(workspace.runs_dir(), f"{stamp}-{slug}" if slug else stamp)
 
 
 def write_status(status: RunStatus) -> None:
