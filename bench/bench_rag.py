@@ -101,6 +101,7 @@ def embed_and_ingest(args, emb, result: dict) -> None:
                            "new_chunks_per_s": round(best["new"], 1),
                            "ratio": round(best["new"] / best["previous"], 2),
                            "max_abs_diff": float(np.abs(vectors["new"] - vectors["previous"]).max()),
+                           "min_cosine": float((vectors["new"] * vectors["previous"]).sum(axis=1).min()),
                            "runs": {k: [round(x, 1) for x in v] for k, v in timings.items()}}
     print(json.dumps(result["embedding"]), flush=True)
 

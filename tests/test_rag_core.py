@@ -323,3 +323,31 @@ def test_cli_create_ingest_query_list_delete(workbench_home, tmp_path, capsys):
     assert code == 0 and out == {"deleted": "cli-kb"}
     code, out, err = _cli(capsys, "kb", "query", "cli-kb", "anything", "--json")
     assert code == 2 and out is None and "not found" in err
+
+
+# ----------------------------------------------------------------------------- embedding
+
+def test_parallel_encode_matches_one_batch_in_float32(monkeypatch):
+    """A long encode (worker threads, bfloat16 where the CPU has it) gives every text its own
+    vector in input order, close to a plain float32 encode; progress comes on the calling thread
+    and torch's thread count is restored."""
+    import threading
+
+    import numpy as np
+    import torch
+
+    from core.rag import embeddings
+
+    emb = embeddings.get_embedder()
+    texts = [f"Passage {i}: " + "the ferry leaves pier seven at dawn " * (1 + i % 9) for i in range(150)]
+    reference = emb.model.encode(texts, batch_size=32, normalize_embeddings=True, convert_to_numpy=True)
+    threads_before = torch.get_num_threads()
+    calls = []
+    vectors = emb.encode(texts, batch_size=8,
+                         progress=lambda done, total: calls.append((done, total, threading.current_thread())))
+    assert vectors.shape == reference.shape and vectors.dtype == np.float32
+    assert float((vectors * reference).sum(axis=1).min()) >= 0.9999
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert [c[0] for c in calls] == sorted(c[0] for c in calls) and calls[-1][:2] == (150, 150)
+    assert len(calls) == 5 and {c[2] for c in calls} == {threading.current_thread()}
+    assert torch.get_num_threads() == threads_before
