@@ -44,7 +44,8 @@ def _messages(prompt: str) -> list[dict]:
     return [{"role": "user", "content": prompt}]
 
 
-def run_mode(mode: str, model: str, adapters: list[str], n_prompts: int, max_new_tokens: int) -> dict:
+def run_mode(mode: str, model: str, adapters: list[str], n_prompts: int, max_new_tokens: int,
+             dtype: str = "float32") -> dict:
     """One mode in this process (the base is loaded once, outside the timed part but reported)."""
     import torch
 
@@ -59,6 +60,8 @@ def run_mode(mode: str, model: str, adapters: list[str], n_prompts: int, max_new
     lm = load_base(model)
     for adapter in adapters:
         lm.attach(adapter)
+    if dtype != "float32":  # what the matrix products cost at another precision (the app uses float32 on CPU)
+        lm.model.to(getattr(torch, dtype))
     load_seconds = time.perf_counter() - started
     models = [None, *adapters]
     out: dict = {"mode": mode, "load_seconds": round(load_seconds, 2)}
@@ -92,7 +95,7 @@ def run_mode(mode: str, model: str, adapters: list[str], n_prompts: int, max_new
 
 def child(mode: str, info: dict, args, adapters: list[str] | None = None) -> dict:
     cmd = [sys.executable, __file__, "--child", mode, "--workdir", args.workdir, "--prompts", str(args.prompts),
-           "--max-new-tokens", str(args.max_new_tokens),
+           "--max-new-tokens", str(args.max_new_tokens), "--dtype", args.dtype,
            "--info", json.dumps({**info, "adapters": info["adapters"] if adapters is None else adapters})]
     env = dict(os.environ, PYTHONPATH=str(ROOT), WORKBENCH_HOME=str(Path(args.workdir) / "workspace"))
     log(f"mode {mode} …")
@@ -115,6 +118,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoints", type=int, default=4)
     parser.add_argument("--prompts", type=int, default=8)
     parser.add_argument("--max-new-tokens", type=int, default=24)
+    parser.add_argument("--dtype", choices=["float32", "bfloat16"], default="float32",
+                        help="cast the loaded model (the app loads float32 on a CPU)")
+    parser.add_argument("--modes", nargs="+", default=["many", "side", "arena"], choices=["many", "side", "arena"],
+                        help="many = batched vs switching vs a fresh process per model")
     parser.add_argument("--child", choices=["batched", "switching", "single", "side", "arena"], help=argparse.SUPPRESS)
     parser.add_argument("--info", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -123,8 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     if args.child:
         info = json.loads(args.info)
-        print(json.dumps(run_mode(args.child, info["model"], info["adapters"], args.prompts, args.max_new_tokens),
-                         ensure_ascii=False))
+        print(json.dumps(run_mode(args.child, info["model"], info["adapters"], args.prompts, args.max_new_tokens,
+                                  args.dtype), ensure_ascii=False))
         return 0
 
     info = setup(args)
@@ -133,32 +140,34 @@ def main(argv: list[str] | None = None) -> int:
             while fh.read(64 << 20):
                 pass
     load_before = os.getloadavg()
-    batched = child("batched", info, args)
-    switching = child("switching", info, args)
-    fresh_started, fresh_answers = time.perf_counter(), []
-    for adapter in [None, *info["adapters"]]:
-        fresh_answers += child("single", info, args, adapters=[adapter] if adapter else [])["answers"]
-    fresh_seconds = time.perf_counter() - fresh_started
-    side = child("side", info, args)
-    arena = child("arena", info, args)
-    report = {
+    report: dict = {
         "model": {"parameters": info["parameters"], "hidden_size": info["hidden_size"], "layers": info["layers"],
-                  "loaded_as": "float32 (CPU)"},
+                  "loaded_as": f"{args.dtype} (CPU)"},
         "models": len(info["adapters"]) + 1, "prompts": args.prompts, "max_new_tokens": args.max_new_tokens,
-        "batched_seconds": batched["seconds"], "batched_wall_seconds": batched["wall_seconds"],
-        "switching_seconds": switching["seconds"], "switching_wall_seconds": switching["wall_seconds"],
-        "fresh_process_seconds": round(fresh_seconds, 2),
-        "speedup_vs_switching": round(switching["seconds"] / batched["seconds"], 2),
-        "speedup_vs_fresh_process": round(fresh_seconds / batched["wall_seconds"], 2),  # both with process start
-        "same_answers_batched_vs_switching": batched["answers"] == switching["answers"],
-        "same_answers_switching_vs_fresh": switching["answers"] == fresh_answers,
-        "side_by_side": {k: side[k] for k in ("alone_seconds", "together_seconds", "ratio", "panes", "tokens",
-                                               "same_answer")},
-        "arena": {k: arena[k] for k in ("alone_seconds", "together_seconds", "ratio", "panes", "tokens",
-                                         "same_answer")},
-        "cpu_count": os.cpu_count(), "load_average_before": [round(x, 1) for x in load_before],
-        "load_average_after": [round(x, 1) for x in os.getloadavg()],
     }
+    if "many" in args.modes:
+        batched = child("batched", info, args)
+        switching = child("switching", info, args)
+        fresh_started, fresh_answers = time.perf_counter(), []
+        for adapter in [None, *info["adapters"]]:
+            fresh_answers += child("single", info, args, adapters=[adapter] if adapter else [])["answers"]
+        fresh_seconds = time.perf_counter() - fresh_started
+        report.update({
+            "batched_seconds": batched["seconds"], "batched_wall_seconds": batched["wall_seconds"],
+            "switching_seconds": switching["seconds"], "switching_wall_seconds": switching["wall_seconds"],
+            "fresh_process_seconds": round(fresh_seconds, 2),
+            "speedup_vs_switching": round(switching["seconds"] / batched["seconds"], 2),
+            "speedup_vs_fresh_process": round(fresh_seconds / batched["wall_seconds"], 2),  # both with process start
+            "same_answers_batched_vs_switching": batched["answers"] == switching["answers"],
+            "same_answers_switching_vs_fresh": switching["answers"] == fresh_answers,
+        })
+    for mode, key in (("side", "side_by_side"), ("arena", "arena")):
+        if mode in args.modes:
+            panes = child(mode, info, args)
+            report[key] = {k: panes[k] for k in ("alone_seconds", "together_seconds", "ratio", "panes", "tokens",
+                                                  "same_answer")}
+    report.update({"cpu_count": os.cpu_count(), "load_average_before": [round(x, 1) for x in load_before],
+                   "load_average_after": [round(x, 1) for x in os.getloadavg()]})
     print(json.dumps(report, indent=2, ensure_ascii=False))
     return 0
 

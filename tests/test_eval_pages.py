@@ -50,6 +50,20 @@ def test_scoreboard_tab_shows_the_board_and_the_best(saved_board, ws):
     assert at.session_state["cmp_export_adapter"] == f"{ws.run_id}/checkpoint-10"
 
 
+def test_scoreboard_serve_opens_the_serve_page_with_the_best_checkpoint(saved_board, ws, monkeypatch):
+    monkeypatch.delenv("WORKBENCH_PASSWORD", raising=False)
+    at = AppTest.from_file(str(ROOT / "Home.py"), default_timeout=120)  # the whole app: pages can switch
+    at.session_state["cmp_tab"] = "Scoreboard"
+    at.run()
+    at.switch_page("views/4_Compare.py").run()
+    assert not at.exception
+    at.button(key="sb_next_serve").click().run()
+    assert not at.exception, at.exception
+    assert at.multiselect(key="serve_adapters").value == [f"{ws.run_id}/checkpoint-20"]  # best by identity
+    assert at.selectbox(key="serve_model").value == "demo-tiny"
+    assert at.button(key="serve_start")  # the start form, one click away
+
+
 def test_chat_arena_answers_with_every_model_at_once(ws):
     from core.chat.generate import GenerationSettings, generate_reply
     from core.models.loading import load_base

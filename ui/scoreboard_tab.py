@@ -1,7 +1,7 @@
 """The Compare page's Scoreboard tab: evaluate every checkpoint of a run in the background, then
 read the board (identity seen / held-out, perplexity Δ, drift, benchmark, losses), pick the best
 checkpoint by a criterion, plot against the step, and go on with it in one click (chat side by
-side, merge / export). The work is core.eval; this file only draws and keeps widget state.
+side, merge / export, serve). The work is core.eval; this file only draws and keeps widget state.
 """
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from ui.state import KEEP
 
 EXPORT_ADAPTER_KEY = "cmp_export_adapter"  # the export tab's adapter select box
 CHAT_PAGE = "views/6_Chat.py"
+SERVE_PAGE = "views/8_Serve.py"
 
 
 def _metric_name(metric: str) -> str:
@@ -72,16 +73,22 @@ def _status(run_id: str):
     return status
 
 
-def _next_steps(best: dict, board) -> None:
-    """One click on with the best checkpoint: chat side by side with the base, or merge / export."""
+def _model_name(board) -> str | None:
+    """The registry name of the board's base model folder (what the pages' model pickers hold)."""
     from pathlib import Path
 
     from core.models.registry import list_models
 
-    a, b = st.columns(2)
+    by_path = {str(Path(m.path).resolve()): m.name for m in list_models()}
+    return by_path.get(str(Path(board.model).resolve()))
+
+
+def _next_steps(best: dict, board) -> None:
+    """One click on with the best checkpoint: chat side by side with the base, merge / export, or
+    serve it behind the OpenAI API (the Serve page opens with the model and checkpoint chosen)."""
+    a, b, c = st.columns(3)
     if a.button(tr("eval.next_chat"), key="sb_next_chat"):
-        by_path = {str(Path(m.path).resolve()): m.name for m in list_models()}
-        model = by_path.get(str(Path(board.model).resolve()))
+        model = _model_name(board)
         if model:
             st.session_state["chat_model"] = model
         st.session_state["chat_mode"] = "side"
@@ -90,6 +97,12 @@ def _next_steps(best: dict, board) -> None:
     if b.button(tr("eval.next_export"), key="sb_next_export"):
         st.session_state[EXPORT_ADAPTER_KEY] = best["label"]
         st.info(tr("eval.next_export_done", label=best["label"]))
+    if c.button(tr("eval.next_serve"), key="sb_next_serve"):
+        model = _model_name(board)
+        if model:
+            st.session_state["serve_model"] = model
+        st.session_state["serve_adapters"] = [best["label"]]
+        st.switch_page(SERVE_PAGE)
 
 
 def _plot(board) -> None:

@@ -131,6 +131,7 @@ TEXTS = {
     "eval.best": {"en": "Best by {metric}: {label} ({value:.3g})", "zh": "按{metric}最佳：{label}（{value:.3g}）"},
     "eval.next_chat": {"en": "Chat with it side by side", "zh": "与基座并排对话"},
     "eval.next_export": {"en": "Merge / export it", "zh": "合并 / 导出"},
+    "eval.next_serve": {"en": "Serve it (OpenAI API)", "zh": "部署为服务（OpenAI API）"},
     "eval.next_export_done": {"en": "{label} is selected in the Merge and export tab.",
                               "zh": "已在“合并与导出”标签页中选中 {label}。"},
     "eval.plot_metric": {"en": "Plot against the step", "zh": "随步数变化的曲线"},
