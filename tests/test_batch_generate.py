@@ -91,3 +91,28 @@ def test_stop_ends_every_row_and_marks_it_cut(loaded):
     finished = {e.row: e.cut for e in events if e.done}
     assert finished == {0: True, 1: True, 2: True, 3: True}
     assert sum(len(e.text) for e in events) < 40
+
+
+def test_training_probes_answer_in_one_batch_like_one_at_a_time(loaded, tmp_path, monkeypatch):
+    """The trainer's probe callback batches its prompts (one generate) and writes the same greedy
+    answers the chat gives one prompt at a time, for the base and for a model with an adapter."""
+    import json
+
+    from core.chat import batch
+    from core.chat.generate import GenerationSettings, generate_reply
+    from core.train import runs
+    from core.train.callbacks import ProbeCallback
+
+    lm, adapters = loaded
+    settings = GenerationSettings(max_new_tokens=10, temperature=0, repetition_penalty=1.0)
+    calls = []
+    real = batch.generate_tokens
+    monkeypatch.setattr(batch, "generate_tokens", lambda m, t, prompts, **k: calls.append(len(prompts)) or real(m, t, prompts, **k))
+    for step, adapter in ((0, None), (5, adapters[0])):
+        with lm.using(adapter):
+            ProbeCallback(tmp_path, lm.tokenizer, PROMPTS, every=5, max_new_tokens=10)._answer_all(lm.model, step)
+        written = [json.loads(line) for line in (tmp_path / runs.SAMPLES_FILE).read_text().splitlines()]
+        answers = [r["answer"] for r in written if r["step"] == step]
+        single = [generate_reply(lm, [{"role": "user", "content": p}], settings, adapter=adapter) for p in PROMPTS]
+        assert answers == single
+    assert calls == [len(PROMPTS), len(PROMPTS)]

@@ -65,18 +65,13 @@ def _adapter_names(lm: LoadedModel, requests: list[Request]) -> list[str]:
     return [lm.attach(r.adapter) if r.adapter is not None else BASE_ADAPTER_NAME for r in requests]
 
 
-def _encode(lm: LoadedModel, prompts: list[str]):
-    encoded = lm.tokenizer(prompts, return_tensors="pt", padding=True, padding_side="left",
-                           add_special_tokens=False)
-    return {k: v.to(lm.device) for k, v in encoded.items()}
-
-
-def _eos_ids(lm: LoadedModel) -> set[int]:
-    ids = getattr(getattr(lm.model, "generation_config", None), "eos_token_id", None)
+def eos_ids(model, tokenizer) -> set[int]:
+    """Every token id that ends an answer: the generation config's and the tokenizer's."""
+    ids = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
     ids = ids if isinstance(ids, (list, tuple)) else [ids]
     found = {int(i) for i in ids if i is not None}
-    if lm.tokenizer.eos_token_id is not None:
-        found.add(int(lm.tokenizer.eos_token_id))
+    if tokenizer.eos_token_id is not None:
+        found.add(int(tokenizer.eos_token_id))
     return found
 
 
@@ -88,21 +83,35 @@ def _answer_tokens(tokens: list[int], eos: set[int]) -> tuple[list[int], bool]:
     return tokens, False
 
 
+def answer_text(tokenizer, tokens: list[int], eos: set[int]) -> str:
+    """A row's answer: its new tokens up to the end of the answer (the batch pads finished rows)."""
+    return tokenizer.decode(_answer_tokens(tokens, eos)[0], skip_special_tokens=True)
+
+
+def generate_tokens(model, tokenizer, prompts: list[str], **generate_kwargs) -> list[list[int]]:
+    """One ``generate`` over rendered ``prompts``, left-padded into one batch: each row's new tokens.
+
+    Any model with ``generate``: the chat's loaded model, or the model being trained (the probes).
+    """
+    import torch
+
+    encoded = tokenizer(prompts, return_tensors="pt", padding=True, padding_side="left",
+                        add_special_tokens=False)
+    inputs = {k: v.to(model.device) for k, v in encoded.items()}
+    with torch.inference_mode():
+        out = model.generate(**inputs, pad_token_id=tokenizer.pad_token_id, **generate_kwargs)
+    return out[:, inputs["input_ids"].shape[1]:].tolist()
+
+
 def _generate_rows(lm: LoadedModel, prompts: list[str], names: list[str] | None,
                    settings: GenerationSettings, stop: threading.Event | None, streamer=None):
     """One ``generate`` over ``prompts``; ``names`` = per-row adapter names (None: the active one)."""
-    import torch
-
-    inputs = _encode(lm, prompts)
-    kwargs = dict(inputs, **settings.generate_kwargs(), pad_token_id=lm.tokenizer.pad_token_id,
-                  stopping_criteria=stop_criteria(stop))
+    kwargs = dict(settings.generate_kwargs(), stopping_criteria=stop_criteria(stop))
     if names is not None and lm.adapters:
         kwargs["adapter_names"] = names
     if streamer is not None:
         kwargs["streamer"] = streamer
-    with torch.inference_mode():
-        out = lm.model.generate(**kwargs)
-    return out[:, inputs["input_ids"].shape[1]:].tolist()
+    return generate_tokens(lm.model, lm.tokenizer, prompts, **kwargs)
 
 
 def _chunks(order: list[int], size: int) -> list[list[int]]:
@@ -128,7 +137,7 @@ def generate_many(
     answers: list[str | None] = [None] * len(requests)
     if not requests:
         return answers
-    eos = _eos_ids(lm)
+    eos = eos_ids(lm.model, lm.tokenizer)
     with lm.lock:
         names = _adapter_names(lm, requests)
         prompts = [build_prompt(lm.tokenizer, r.messages, settings.system) for r in requests]
@@ -153,8 +162,7 @@ def generate_many(
                     with lm.using(adapter):
                         outputs = _generate_rows(lm, batch, None, settings, None)
                 for i, tokens in zip(rows, outputs):
-                    kept, _ = _answer_tokens(tokens, eos)
-                    answers[i] = lm.tokenizer.decode(kept, skip_special_tokens=True)
+                    answers[i] = answer_text(lm.tokenizer, tokens, eos)
                 done += len(rows)
                 if progress:
                     progress(done, len(requests))
@@ -237,7 +245,7 @@ def stream_many(
     def run() -> None:
         try:
             with lm.lock:
-                eos = _eos_ids(lm)
+                eos = eos_ids(lm.model, lm.tokenizer)
                 names = _adapter_names(lm, requests)
                 prompts = [build_prompt(lm.tokenizer, r.messages, settings.system) for r in requests]
                 streamers = [_RowStreamer(lm.tokenizer, i, events) for i in range(len(requests))]

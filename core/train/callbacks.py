@@ -177,8 +177,8 @@ class ProbeCallback(TrainerCallback):
         self._done_steps: set[int] = set()
 
     def _answer_all(self, model, step: int) -> None:
-        import torch
-
+        """Every probe prompt answered in one left-padded batch (core.chat.batch), not one by one."""
+        from core.chat.batch import answer_text, eos_ids, generate_tokens
         from core.chat.templates import build_prompt
 
         if step in self._done_steps:
@@ -187,18 +187,15 @@ class ProbeCallback(TrainerCallback):
         was_training = model.training
         model.eval()
         try:
-            for prompt in self.prompts:
-                text = build_prompt(self.tokenizer, [{"role": "user", "content": prompt}])
-                inputs = self.tokenizer(text, return_tensors="pt", add_special_tokens=False).to(model.device)
-                with torch.inference_mode():
-                    out = model.generate(**inputs, max_new_tokens=self.max_new_tokens, do_sample=False,
-                                         pad_token_id=self.tokenizer.pad_token_id, use_cache=True,
-                                         synced_gpus=self.synced)
-                if not self.is_main:
-                    continue
-                answer = self.tokenizer.decode(out[0][inputs["input_ids"].shape[1]:], skip_special_tokens=True)
-                _append_jsonl(self.folder / runs.SAMPLES_FILE,
-                              {"step": step, "prompt": prompt, "answer": answer, "time": time.time()})
+            texts = [build_prompt(self.tokenizer, [{"role": "user", "content": p}]) for p in self.prompts]
+            rows = generate_tokens(model, self.tokenizer, texts, max_new_tokens=self.max_new_tokens, do_sample=False,
+                                   use_cache=True, synced_gpus=self.synced)
+            if self.is_main:
+                eos = eos_ids(model, self.tokenizer)
+                for prompt, tokens in zip(self.prompts, rows):
+                    _append_jsonl(self.folder / runs.SAMPLES_FILE,
+                                  {"step": step, "prompt": prompt, "answer": answer_text(self.tokenizer, tokens, eos),
+                                   "time": time.time()})
         finally:
             if was_training:
                 model.train()
