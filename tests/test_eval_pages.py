@@ -40,8 +40,9 @@ def test_scoreboard_tab_shows_the_board_and_the_best(saved_board, ws):
     at.session_state["cmp_tab"] = "Scoreboard"  # the user opens the tab
     at.run()
     assert not at.exception and not at.error
-    table = next(d.value for d in at.dataframe if "label" in d.value.columns)  # the board
-    assert list(table["label"]) == [r["label"] for r in saved_board.rows]
+    table = next(d.value for d in at.dataframe if "model" in d.value.columns)  # the board
+    assert list(table["model"]) == ["base", "checkpoint-10", "checkpoint-20"]  # the run is picked above it
+    assert table["step"].tolist() == ["—", "10", "20"] and table["perplexity Δ"].tolist() == ["0", "60", "70"]
     assert "identity (held-out)" in table.columns
     assert any(f"{ws.run_id}/checkpoint-20" in s.value for s in at.success)
     at.selectbox(key="sb_criterion").set_value("perplexity_delta").run()

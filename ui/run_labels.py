@@ -28,16 +28,21 @@ def run_label(run_id: str) -> str:
     return " · ".join(p for p in (runs.run_name(run_id), state, date) if p)
 
 
-def adapter_label(ref: runs.AdapterRef) -> str:
-    """``name · step N (final) · state · date`` of one checkpoint or final adapter."""
+def _step(ref: runs.AdapterRef) -> str:
+    step = ref.step if ref.step is not None else "?"
+    return tr("common.final_step" if ref.name == runs.FINAL_ADAPTER else "common.step_n", step=step)
+
+
+def adapter_label(ref: runs.AdapterRef, *, short: bool = False) -> str:
+    """``name · step N (final) · state · date`` of one checkpoint or final adapter; ``short``:
+    ``name · step N`` (pane titles, where the pickers already showed the rest)."""
+    if short:
+        return f"{runs.run_name(ref.run_id)} · {_step(ref)}"
     state, date = _state_and_date(ref.run_id)
-    step = tr("common.step_n", step=ref.step if ref.step is not None else "?")
-    if ref.name == runs.FINAL_ADAPTER:
-        step = tr("common.final_step", step=ref.step if ref.step is not None else "?")
-    return " · ".join(p for p in (runs.run_name(ref.run_id), step, state, date) if p)
+    return " · ".join(p for p in (runs.run_name(ref.run_id), _step(ref), state, date) if p)
 
 
-def adapter_label_for(refs: list[runs.AdapterRef]):
+def adapter_label_for(refs: list[runs.AdapterRef], *, short: bool = False):
     """A format_func for options that are ``ref.label`` strings ("" = no adapter stays "")."""
     by_label = {ref.label: ref for ref in refs}
-    return lambda label: adapter_label(by_label[label]) if label in by_label else label
+    return lambda label: adapter_label(by_label[label], short=short) if label in by_label else label

@@ -154,6 +154,22 @@ def _pct(value) -> str:
     return "—" if value is None else f"{value * 100:.0f}%"
 
 
+def _shown(table, present: list[str], run_id: str):
+    """The board as the user reads it: checkpoints named without the run (the run is picked above),
+    headers in the page's language, "—" where a model has no value (the base has no loss)."""
+    import pandas as pd
+
+    def cell(value, digits: str):
+        return "—" if value is None or pd.isna(value) else format(value, digits)
+
+    shown = table.drop(columns=["checkpoint"]).assign(label=table["label"].str.removeprefix(f"{run_id}/"))
+    shown["step"] = [cell(v, ".0f") for v in shown["step"]]
+    for metric in present:
+        shown[metric] = [cell(v, ".4g") for v in shown[metric]]
+    return shown.rename(columns={"label": tr("eval.col_model"), "step": tr("eval.step"),
+                                 **{m: _metric_name(m) for m in present}})
+
+
 def _board(run_id: str) -> None:
     from core.chat.metrics import SCOREBOARD_METRICS
     from core.eval.scoreboard import DEFAULT_CRITERION, best_checkpoint, load_scoreboard
@@ -164,7 +180,7 @@ def _board(run_id: str) -> None:
         return
     table = board.table()
     present = [m for m in SCOREBOARD_METRICS if m in table.columns]
-    st.dataframe(table.rename(columns={m: _metric_name(m) for m in present}), hide_index=True, key="sb_table")
+    st.dataframe(_shown(table, present, run_id), hide_index=True, key="sb_table")
     if not present:
         return
     default = DEFAULT_CRITERION if DEFAULT_CRITERION in present else present[0]

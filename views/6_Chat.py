@@ -45,6 +45,7 @@ def sidebar():
         labels = {a.label: a.path for a in adapters}
         options = [""] + list(labels)
         named = adapter_label_for(adapters)
+        titled = adapter_label_for(adapters, short=True)
         if mode == "arena":
             arena = st.multiselect(tr("chat.arena_pick", n=ARENA_MAX), list(labels), key="chat_arena",
                                    persist_state=KEEP, max_selections=ARENA_MAX, format_func=named)
@@ -63,7 +64,7 @@ def sidebar():
         if st.button(tr("common.unload_models"), key="chat_unload"):
             unload_all()
             st.toast(tr("common.unloaded"))
-    return model, quant, mode, adapter_label, labels, named, settings, rag
+    return model, quant, mode, adapter_label, labels, titled, settings, rag
 
 
 def generation_settings():
@@ -255,7 +256,7 @@ def chat_with_server(target: tuple[str, str], settings) -> None:
 
 def main() -> None:
     page_start("chat.title")
-    model, quant, mode, adapter_label, labels, named, settings, rag = sidebar()
+    model, quant, mode, adapter_label, labels, titled, settings, rag = sidebar()
     if model is None:
         return
     try:
@@ -276,22 +277,24 @@ def main() -> None:
     if mode == "arena":
         chosen = [label for label in adapter_label.split(",") if label in labels]
         panes = [("base", None)] + [(f"arena:{label}", labels[label]) for label in chosen]
-        titles = [tr("chat.base")] + [tr("chat.tuned", name=named(label)) for label in chosen]
+        titles = [tr("chat.base")] + [tr("chat.tuned", name=titled(label)) for label in chosen]
         if not chosen:
             st.info(tr("chat.arena_empty", n=ARENA_MAX))
     elif mode == "side":
         panes = [("base", None)] + ([("tuned", adapter_path)] if adapter_path else [])
-        titles = [tr("chat.base"), tr("chat.tuned", name=named(adapter_label) if adapter_label else "—")]
+        titles = [tr("chat.base"), tr("chat.tuned", name=titled(adapter_label) if adapter_label else "—")]
         if not adapter_path:
             st.info(tr("chat.pick_adapter"))
     else:
         panes, titles = [("single", adapter_path)], [None]
     if mode != "single":
-        st.caption(tr("chat.shared_weights"))
+        st.caption(tr("chat.shared_weights_arena" if mode == "arena" else "chat.shared_weights"))
     columns = st.columns(len(titles))
     for (key, _), title, column in zip(panes, titles, columns):
         with column:
-            if title:
+            if title and mode == "arena":  # up to five narrow panes: a bold line, not a heading
+                st.markdown(f"**{title}**")
+            elif title:
                 st.subheader(title)
             show_history(pane_history(key))
 

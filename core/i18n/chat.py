@@ -29,8 +29,14 @@ TEXTS = {
         "zh": "请在侧边栏选择一个微调适配器，与基座模型对比。",
     },
     "chat.shared_weights": {
-        "en": "Both panes share one copy of the base weights; the adapter is switched on for the right pane only.",
-        "zh": "两栏共用同一份基座权重；只有右栏启用适配器。",
+        "en": "Both panes answer together in one batched generation on one copy of the base weights; only the "
+              "right pane's row uses the adapter.",
+        "zh": "两栏在同一次批量生成中同时作答，共用同一份基座权重；只有右栏那一行启用适配器。",
+    },
+    "chat.shared_weights_arena": {
+        "en": "Every pane answers together in one batched generation on one copy of the base weights, each row "
+              "with its own checkpoint.",
+        "zh": "所有栏在同一次批量生成中同时作答，共用同一份基座权重，每一行使用各自的检查点。",
     },
     "chat.loaded": {"en": "Loaded: {model} ({quant})", "zh": "已加载：{model}（{quant}）"},
     "chat.loads_on_first": {"en": "{model} loads with your first message.", "zh": "发送第一条消息时加载 {model}。"},

@@ -136,6 +136,7 @@ TEXTS = {
                               "zh": "已在“合并与导出”标签页中选中 {label}。"},
     "eval.plot_metric": {"en": "Plot against the step", "zh": "随步数变化的曲线"},
     "eval.step": {"en": "step", "zh": "步数"},
+    "eval.col_model": {"en": "model", "zh": "模型"},
     "eval.base_line": {"en": "base", "zh": "基座"},
     "eval.identity_details": {"en": "Identity answers and misses ({name})", "zh": "身份回答与未命中（{name}）"},
     "eval.identity_line": {"en": "seen {seen} of {n_seen}, held-out {heldout} of {n_heldout}",
