@@ -42,6 +42,7 @@ def test_models_page_table_download_delete(workbench_home, tiny_model_path):
     assert at.get("progress")[0].proto.value == 100
 
     at.selectbox(key="models_selected").select("tiny-llama").run()
+    assert any("Folder:" in m.value and "tiny-llama" in m.value for m in at.markdown)
     at.checkbox(key="models_confirm_tiny-llama").check().run()
     at.button(key="models_delete").click().run()
     assert not at.exception

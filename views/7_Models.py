@@ -63,7 +63,8 @@ def delete_section(details: list) -> None:
     names = [d.name for d in details]
     name = st.selectbox(tr("models.details"), names, key="models_selected", persist_state=KEEP)
     chosen = next(d for d in details if d.name == name)
-    st.json(chosen.to_dict(), expanded=False)
+    st.markdown(tr("models.folder", path=chosen.path, dtype=chosen.dtype, params=_params(chosen.parameters),
+                   context=chosen.context_length or "?"))
     try:
         path = deletable_path(chosen.path)
     except UserError:

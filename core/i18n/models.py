@@ -24,6 +24,8 @@ TEXTS = {
     "models.fits.yes": {"en": "yes ({need})", "zh": "可以（需 {need}）"},
     "models.fits.no": {"en": "no ({need})", "zh": "不行（需 {need}）"},
     "models.details": {"en": "Details of", "zh": "查看详情"},
+    "models.folder": {"en": "Folder: `{path}` · weights stored as {dtype} · {params} parameters · context {context} tokens",
+                      "zh": "文件夹：`{path}` · 权重存储精度 {dtype} · 参数量 {params} · 上下文 {context} token"},
     "models.delete": {"en": "Delete this model", "zh": "删除此模型"},
     "models.delete_confirm": {
         "en": "Delete {path} ({size})? This cannot be undone.",

@@ -369,6 +369,8 @@ def _modelscope_download(request: DownloadRequest, status: DownloadStatus, progr
     progress.now_bytes = lambda: workspace.dir_size(staging)  # type: ignore[method-assign]
     progress.write()
     kwargs = {"allow_patterns": request.allow_patterns} if request.allow_patterns else {}
+    if request.endpoint:  # a ModelScope mirror or private deployment (else MODELSCOPE_ENDPOINT / modelscope.cn)
+        kwargs["endpoint"] = request.endpoint
     snapshot_download(request.repo_id, revision=None if request.revision == "main" else request.revision,
                       local_dir=str(staging), **kwargs)
     status.bytes_total = status.bytes_done = workspace.dir_size(staging)
