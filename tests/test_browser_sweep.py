@@ -57,7 +57,9 @@ def test_sweep_on_monitor_in_english_and_chinese(tmp_path):
                 tables = [el.get_attribute("textContent")
                           for el in driver.find_elements("css selector", '[data-testid="stDataFrame"]')]
                 ranking = next(t for t in tables if t.startswith("#"))  # its first column is the rank "#"
-                best, second = (ranking.index(r["run_id"]) for r in sweep["ranking"])
+                named = dict(zip(sweep["run_ids"], names))  # the ranking names runs, not folder ids
+                best, second = (ranking.index(named[r["run_id"]]) for r in sweep["ranking"])
+                assert "None" not in ranking
                 assert best < second  # best first, as the CLI ranked them
                 driver.save_screenshot(str(shots / f"{lang}-monitor-sweep.png"))
                 assert not page_problems(driver)

@@ -181,9 +181,13 @@ def sweep_pick(run_ids: list[str]) -> None:
 def sweep_ranking(sweep_id: str) -> None:
     st.markdown(f"#### {tr('sweep.ranking')}")
     rows = sweeps.rank_sweep(sweep_id)
-    st.dataframe([{"#": i + 1, tr("sweep.col_run"): r["run_id"], **{k: str(v) for k, v in r["values"].items()},
+
+    def loss(value) -> str:  # a run without eval steps has no eval loss: "—", not "None"
+        return "—" if value is None else f"{value:.4g}"
+
+    st.dataframe([{"#": i + 1, tr("sweep.col_run"): runs.run_name(r["run_id"]), **{k: str(v) for k, v in r["values"].items()},
                    tr("sweep.col_state"): tr("train.state." + r["status"]), tr("sweep.col_step"): r["step"],
-                   tr("sweep.col_final_loss"): r["final_loss"], tr("sweep.col_best_eval"): r["best_eval_loss"]}
+                   tr("sweep.col_final_loss"): loss(r["final_loss"]), tr("sweep.col_best_eval"): loss(r["best_eval_loss"])}
                   for i, r in enumerate(rows)],
                  hide_index=True, width="stretch", key="monitor_sweep_ranking")
 
