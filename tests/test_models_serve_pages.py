@@ -79,3 +79,22 @@ def test_serve_page_empty_and_port_in_use(workbench_home, tiny_model_path):
     at.number_input(key="serve_port").set_value(0)
     at.button(key="serve_start").click().run()
     assert "an API key is required" in texts(at)
+
+
+def test_models_page_names_a_broken_folder_in_chinese(workbench_home):
+    """A folder with a damaged config.json is listed as a warning in the page's language; the rest shows."""
+    from core.models.demo import ensure_demo_model
+    from core.settings import save_setting
+
+    ensure_demo_model()
+    broken = workbench_home / "models" / "broken-model"
+    broken.mkdir(parents=True)
+    (broken / "config.json").write_text("{ not json", encoding="utf-8")
+    (broken / "model.safetensors").write_bytes(b"\x00" * 16)
+    save_setting("lang", "zh")
+    at = page("7_Models.py").run()
+    assert not at.exception
+    assert "demo-tiny" in str(at.dataframe[0].value)
+    warnings = [w.value for w in at.warning]
+    assert any(w.startswith("broken-model:") and "不是合法的 JSON" in w for w in warnings), warnings
+    assert all("Traceback" not in w for w in warnings)

@@ -11,7 +11,7 @@ import streamlit as st
 
 from core.errors import UserError
 from core.units import human_duration, human_size as _size
-from ui.common import flash, page_start, show_flash, show_user_error, tr
+from ui.common import flash, message_text, page_start, show_flash, show_user_error, tr
 from ui.state import KEEP
 
 
@@ -32,7 +32,7 @@ def models_table() -> list:
         try:
             found = model_details(listed.path)
         except (UserError, OSError, ValueError) as err:
-            st.warning(f"{listed.name}: {err}")
+            st.warning(f"{listed.name}: {message_text(err) if isinstance(err, UserError) else err}")
             continue
         found.name, found.source = listed.name, listed.source
         details.append(found)

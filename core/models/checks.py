@@ -147,8 +147,8 @@ def check_chat_template(tokenizer) -> None:
                         hint="err.models.template.hint")
 
 
-def check_model_folder(path: Path | str, *, weights: bool = True):
-    """config.json, weights, tokenizer and chat template of ``path``; returns the loaded tokenizer."""
+def check_config(path: Path | str) -> None:
+    """config.json exists and is JSON (a UserError naming the file otherwise)."""
     path = Path(path)
     config = path / "config.json"
     try:
@@ -158,6 +158,12 @@ def check_model_folder(path: Path | str, *, weights: bool = True):
     except (OSError, ValueError) as err:
         raise UserError("err.models.config_unreadable", file=config, reason=str(err)[:200],
                         hint="err.models.weights.hint") from None
+
+
+def check_model_folder(path: Path | str, *, weights: bool = True):
+    """config.json, weights, tokenizer and chat template of ``path``; returns the loaded tokenizer."""
+    path = Path(path)
+    check_config(path)
     if weights:
         check_weights(path)
     tokenizer = load_tokenizer(path)

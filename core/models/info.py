@@ -117,7 +117,11 @@ def fits_machine(path: Path) -> dict:
 
 def model_details(name: str, with_fits: bool = True) -> ModelDetails:
     """Everything the Models page shows about one model (``name`` as listed, or a folder)."""
+    from core.models.checks import check_config, check_weights
+
     path = registry.resolve_model(name)
+    check_config(path)  # a damaged folder is named (file and reason) instead of failing deep inside
+    check_weights(path)
     listed = {m.path: m for m in registry.list_models()}.get(str(path))
     described = listed or registry.describe(path)
     config = _text_config(path)
