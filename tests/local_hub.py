@@ -8,6 +8,11 @@ and ``Range`` support. Errors carry the ``X-Error-Code`` header the client maps 
 (RepoNotFound, RevisionNotFound, GatedRepo). ``bytes_per_s`` throttles file bodies so a test can
 kill a download half-way; ``requests`` records what the client asked for.
 
+The same server also speaks ModelScope's layout, for the real ``modelscope`` client pointed at
+it with ``endpoint=``: ``GET /api/v1/models/{repo}/repo/files`` (files with ``Size`` and
+``Sha256``, which the client verifies) and ``GET /api/v1/models/{repo}/repo?FilePath=…`` (the
+file). ``corrupt_sha`` names files whose listed sha256 is wrong (an integrity failure).
+
     hub = LocalHub({"acme/tiny": model_folder}); hub.start()
     HfApi(endpoint=hub.url).repo_info("acme/tiny")
 """
@@ -19,7 +24,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from urllib.parse import parse_qs, unquote, urlparse
 
 LFS_SUFFIXES = (".safetensors", ".bin", ".pt")
 
@@ -29,9 +34,11 @@ def git_sha1(data: bytes) -> str:
 
 
 class LocalHub:
-    def __init__(self, repos: dict[str, Path], gated: tuple[str, ...] = (), bytes_per_s: int | None = None):
+    def __init__(self, repos: dict[str, Path], gated: tuple[str, ...] = (), bytes_per_s: int | None = None,
+                 corrupt_sha: tuple[str, ...] = ()):
         self.repos = {repo: Path(folder) for repo, folder in repos.items()}
         self.gated = set(gated)
+        self.corrupt_sha = set(corrupt_sha)
         self.bytes_per_s = bytes_per_s
         self.commits = {repo: hashlib.sha1(repo.encode()).hexdigest() for repo in repos}
         self.requests: list[dict] = []
@@ -56,6 +63,15 @@ class LocalHub:
             entries.append(entry)
         return entries
 
+    def modelscope_files(self, repo: str) -> list[dict]:
+        rows = []
+        for name, path in self.files(repo).items():
+            data = path.read_bytes()
+            sha = hashlib.sha256(data + (b"!" if name in self.corrupt_sha else b"")).hexdigest()
+            rows.append({"Name": path.name, "Path": name, "Type": "blob", "Size": len(data), "Sha256": sha,
+                         "Revision": self.commits[repo], "IsLFS": name.endswith(LFS_SUFFIXES)})
+        return rows
+
     def start(self) -> "LocalHub":
         hub = self
 
@@ -76,9 +92,9 @@ class LocalHub:
                 if self.command != "HEAD":
                     self.wfile.write(body)
 
-            def _json(self, obj):
+            def _json(self, obj, code: int = 200):
                 body = json.dumps(obj).encode()
-                self.send_response(200)
+                self.send_response(code)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
@@ -108,6 +124,9 @@ class LocalHub:
                 url = urlparse(self.path)
                 parts = [unquote(p) for p in url.path.strip("/").split("/")]
                 hub.requests.append({"method": self.command, "path": url.path, "range": self.headers.get("Range")})
+                if parts[:3] == ["api", "v1", "models"]:
+                    self._modelscope(parts[3:], parse_qs(url.query))
+                    return
                 if parts[:2] == ["api", "models"]:
                     repo, rest = self._repo_and_rest(parts[2:])
                     if rest[:1] == ["revision"] and self._check(repo, rest[1]):
@@ -129,6 +148,19 @@ class LocalHub:
                     self._error(404, "EntryNotFound")
                     return
                 self._send_file(repo, path)
+
+            def _modelscope(self, parts: list[str], query: dict) -> None:
+                repo, rest = self._repo_and_rest(parts)
+                if repo is None or repo in hub.gated:
+                    code = 404 if repo is None else 401
+                    self._json({"Code": 10010205001 if code == 404 else 10010101001, "Success": False,
+                                "Message": "model not found" if code == 404 else "login required"}, code)
+                elif rest == ["repo", "files"]:
+                    self._json({"Code": 200, "Success": True, "Data": {"Files": hub.modelscope_files(repo)}})
+                elif rest == ["repo"] and query.get("FilePath", [""])[0] in hub.files(repo):
+                    self._send_file(repo, hub.files(repo)[query["FilePath"][0]])
+                else:
+                    self._json({"Code": 10010205001, "Success": False, "Message": "file not found"}, 404)
 
             def _send_file(self, repo: str, path: Path):
                 data = path.read_bytes()

@@ -169,3 +169,46 @@ def test_delete_refuses_outside_workspace(workbench_home, tiny_model_path, monke
     with pytest.raises(UserError):
         delete_model(str(tiny_model_path))
     assert tiny_model_path.is_dir()
+
+
+# ----------------------------------------------------------------------------- ModelScope
+# The real modelscope client pointed at the local hub's ModelScope layout with --endpoint.
+
+def test_modelscope_download_info(workbench_home, hub, tiny_model_path):
+    done = cli("models", "download", "acme/tiny-llama", "--source", "modelscope", "--endpoint", hub.url,
+               "--name", "tiny-ms", "--wait", "--json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    target = workbench_home / "models" / "tiny-ms"
+    assert result["status"] == "completed" and result["path"] == str(target)
+    assert same_files(tiny_model_path, target)  # nothing of the client's own (locks, temp files) left in it
+    assert result["bytes"] == sum(p.stat().st_size for p in tiny_model_path.rglob("*") if p.is_file())
+    assert any(r["path"].endswith("/repo/files") for r in hub.requests)
+    assert not (Path.home() / ".cache" / "modelscope" / "hub" / "models" / "acme").exists()
+    info = json.loads(cli("models", "info", "tiny-ms", "--json").stdout)
+    assert info["architecture"] == "LlamaForCausalLM" and info["has_chat_template"]
+
+
+@pytest.mark.parametrize("repo, message, zh", [
+    ("acme/missing", "Repository 'acme/missing' was not found on http://127.0.0.1", "MODELSCOPE_API_TOKEN"),
+    ("acme/locked", "acme/locked is a gated repository", "modelscope.cn"),
+])
+def test_modelscope_bad_repo_and_gated(workbench_home, hub, repo, message, zh):
+    from core.models import download as dl
+
+    done = cli("models", "download", repo, "--source", "modelscope", "--endpoint", hub.url, "--wait", "--json")
+    assert done.returncode == 2 and done.stderr.strip().splitlines()[-1].startswith(f"error: {message}")
+    job = dl.list_downloads()[0]
+    assert zh in job.user_error().text("zh")  # the hint names ModelScope's token, not Hugging Face's
+
+
+def test_modelscope_checksum_mismatch_fails_and_keeps_models_clean(workbench_home, tiny_model_path):
+    weights = next(p.name for p in tiny_model_path.glob("*.safetensors"))
+    server = LocalHub({"acme/tiny-llama": tiny_model_path}, corrupt_sha=(weights,)).start()
+    try:
+        done = cli("models", "download", "acme/tiny-llama", "--source", "modelscope", "--endpoint", server.url,
+                   "--wait", "--json")
+    finally:
+        server.stop()
+    assert done.returncode == 2 and "answered with an error" in done.stderr and "failed" in done.stderr
+    assert not (workbench_home / "models" / "tiny-llama").exists()

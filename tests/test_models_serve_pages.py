@@ -98,3 +98,29 @@ def test_models_page_names_a_broken_folder_in_chinese(workbench_home):
     warnings = [w.value for w in at.warning]
     assert any(w.startswith("broken-model:") and "不是合法的 JSON" in w for w in warnings), warnings
     assert all("Traceback" not in w for w in warnings)
+
+
+def test_models_page_downloads_from_modelscope(workbench_home, tiny_model_path, monkeypatch):
+    """The page's form with ModelScope picked: the job uses the modelscope client (not HF_ENDPOINT,
+    which is a Hugging Face mirror) and the model is listed when it is done."""
+    from core.models import download as dl
+    from core.models.demo import ensure_demo_model
+
+    ensure_demo_model()
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # a Hugging Face mirror: must not be used
+    hub = LocalHub({"qwen/tiny-chat": tiny_model_path}).start()
+    try:
+        at = page("7_Models.py").run()
+        at.text_input(key="models_repo_id").input("qwen/tiny-chat")
+        at.selectbox(key="models_source").select("modelscope")
+        at.text_input(key="models_endpoint").input(hub.url)
+        at.button(key="FormSubmitter:models_download_form-Start download").click().run()
+        assert not at.exception
+        job = dl.list_downloads()[0]
+        done = dl.wait_download(job.job_id, timeout=120)
+        assert done.status == "completed", done.error
+        assert any(r["path"].startswith("/api/v1/models/qwen/tiny-chat") for r in hub.requests)
+    finally:
+        hub.stop()
+    at = page("7_Models.py").run()
+    assert "tiny-chat" in list(at.dataframe[0].value["Name"])

@@ -91,7 +91,9 @@ def download_form() -> None:
         source = left.selectbox(tr("models.source"), ["hf", "modelscope"], key="models_source", persist_state=KEEP,
                                 format_func=lambda code: tr(f"models.source.{code}"))
         revision = right.text_input(tr("models.revision"), "main", key="models_revision", persist_state=KEEP)
-        endpoint = st.text_input(tr("models.endpoint"), os.environ.get("HF_ENDPOINT", ""), key="models_endpoint", persist_state=KEEP)
+        # Empty by default: HF_ENDPOINT (a Hugging Face mirror) must not be sent to ModelScope.
+        endpoint = st.text_input(tr("models.endpoint"), key="models_endpoint", persist_state=KEEP,
+                                 placeholder=os.environ.get("HF_ENDPOINT", "") or "https://hf-mirror.com")
         name = left.text_input(tr("models.save_as"), key="models_name", persist_state=KEEP)
         patterns = right.text_input(tr("models.patterns"), key="models_patterns", persist_state=KEEP)
         submitted = st.form_submit_button(tr("models.start_download"), type="primary")

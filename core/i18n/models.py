@@ -39,8 +39,8 @@ TEXTS = {
     "models.download": {"en": "Download a model", "zh": "下载模型"},
     "models.repo_id": {"en": "Repository (e.g. Qwen/Qwen2.5-0.5B-Instruct)", "zh": "仓库名（如 Qwen/Qwen2.5-0.5B-Instruct）"},
     "models.source": {"en": "Source", "zh": "来源"},
-    "models.endpoint": {"en": "Endpoint (mirror), empty = HF_ENDPOINT or huggingface.co",
-                        "zh": "下载地址（镜像），留空则用 HF_ENDPOINT 或 huggingface.co"},
+    "models.endpoint": {"en": "Endpoint (mirror), empty = HF_ENDPOINT or huggingface.co; for ModelScope, modelscope.cn",
+                        "zh": "下载地址（镜像），留空则用 HF_ENDPOINT 或 huggingface.co；ModelScope 则用 modelscope.cn"},
     "models.revision": {"en": "Revision", "zh": "版本（分支/标签/提交）"},
     "models.save_as": {"en": "Save as (folder name), empty = the repository's name",
                        "zh": "保存为（文件夹名），留空则用仓库名"},
@@ -104,6 +104,12 @@ TEXTS = {
     "err.models.gated.hint": {
         "en": "Accept its terms on the model page, then set HF_TOKEN in the environment of ./run.sh and retry.",
         "zh": "先在模型页面同意使用条款，再在 ./run.sh 的环境中设置 HF_TOKEN 后重试。"},
+    "err.models.repo_not_found.ms_hint": {
+        "en": "Check the spelling (owner/name, as on modelscope.cn); a private repository needs MODELSCOPE_API_TOKEN set.",
+        "zh": "请检查拼写（owner/name，与 modelscope.cn 上一致）；私有仓库需要设置 MODELSCOPE_API_TOKEN。"},
+    "err.models.gated.ms_hint": {
+        "en": "Log in on modelscope.cn, accept the model's terms, then set MODELSCOPE_API_TOKEN for ./run.sh and retry.",
+        "zh": "请登录 modelscope.cn 并同意该模型的使用条款，再为 ./run.sh 设置 MODELSCOPE_API_TOKEN 后重试。"},
     "err.models.no_network": {"en": "Cannot reach {endpoint}: {detail}", "zh": "无法连接 {endpoint}：{detail}"},
     "err.models.no_network.hint": {
         "en": "Check the network, or use a mirror in the Endpoint field (e.g. https://hf-mirror.com); a retry resumes.",

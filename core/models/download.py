@@ -227,8 +227,33 @@ def _free_disk_check(folder: Path, needed: int) -> None:
                         free=human_size(free), path=str(folder), hint="err.models.disk_full.hint")
 
 
+def _modelscope_error(err: Exception, request: DownloadRequest) -> UserError | None:
+    """The modelscope client's exceptions -> the user's message (None: not one of its own)."""
+    import requests
+    from modelscope_hub import errors
+
+    where = request.endpoint or os.environ.get("MODELSCOPE_ENDPOINT") or "https://www.modelscope.cn"
+    code = getattr(getattr(err, "response", None), "status_code", None)
+    if isinstance(err, errors.NotExistError) or code == 404:
+        return UserError("err.models.repo_not_found", repo_id=request.repo_id, endpoint=where, field="repo_id",
+                         hint="err.models.repo_not_found.ms_hint")
+    if isinstance(err, (errors.AuthenticationError, errors.PermissionDeniedError)) or code in (401, 403):
+        return UserError("err.models.gated", repo_id=request.repo_id, hint="err.models.gated.ms_hint")
+    if isinstance(err, (errors.NetworkError, requests.ConnectionError, requests.Timeout)):
+        return UserError("err.models.no_network", endpoint=where, detail=str(err)[:200],
+                         hint="err.models.no_network.hint")
+    if isinstance(err, (errors.HubError, requests.RequestException)):  # e.g. a file whose sha256 did not match
+        return UserError("err.models.hub_error", endpoint=where, detail=str(err).splitlines()[0][:200],
+                         hint="err.models.no_network.hint")
+    return None
+
+
 def _hub_error(err: Exception, request: DownloadRequest) -> UserError | None:
-    """huggingface_hub's exceptions -> the user's message (None: not one we can explain)."""
+    """huggingface_hub's (or modelscope's) exceptions -> the user's message (None: not one we can explain)."""
+    if request.source == "modelscope":
+        known = _modelscope_error(err, request)
+        if known is not None:
+            return known
     import httpx2
     from huggingface_hub.errors import (GatedRepoError, HfHubHTTPError, RepositoryNotFoundError,
                                         RevisionNotFoundError)
@@ -361,10 +386,12 @@ def _modelscope_download(request: DownloadRequest, status: DownloadStatus, progr
 
     if importlib.util.find_spec("modelscope") is None:
         raise UserError("err.models.modelscope_missing", field="source", hint="err.models.modelscope_missing.hint")
-    from modelscope import snapshot_download  # ModelScope verifies each file's sha256 itself
-
     staging = partial_dir(request.name)
     staging.mkdir(parents=True, exist_ok=True)
+    # Its locks and temporary files go into the staging folder (removed on success), not ~/.cache.
+    os.environ["MODELSCOPE_CACHE"] = str(staging / ".cache")
+    from modelscope import snapshot_download  # ModelScope verifies each file's sha256 itself
+
     progress.current = staging  # progress from the folder's size as files arrive
     progress.now_bytes = lambda: workspace.dir_size(staging)  # type: ignore[method-assign]
     progress.write()
