@@ -351,3 +351,24 @@ def test_parallel_encode_matches_one_batch_in_float32(monkeypatch):
     assert [c[0] for c in calls] == sorted(c[0] for c in calls) and calls[-1][:2] == (150, 150)
     assert len(calls) == 5 and {c[2] for c in calls} == {threading.current_thread()}
     assert torch.get_num_threads() == threads_before
+
+
+def test_parallel_encode_stopped_by_its_caller_releases_the_workers():
+    """A progress callback that raises (a page rerun does) ends the encode at once: torch's thread
+    count is back and the next encode runs (not blocked by the first one's workers)."""
+    import torch
+
+    from core.rag import embeddings
+
+    emb = embeddings.get_embedder()
+    texts = [f"Line {i} about harbours and ferries." for i in range(200)]
+    threads = torch.get_num_threads()
+
+    def stop(done, total):
+        if done > 40:
+            raise KeyboardInterrupt  # stands in for Streamlit's StopException
+
+    with pytest.raises(KeyboardInterrupt):
+        emb.encode(texts, batch_size=8, progress=stop)
+    assert torch.get_num_threads() == threads
+    assert emb.encode(texts[:50], batch_size=8, progress=lambda d, t: None).shape == (50, emb.dim)

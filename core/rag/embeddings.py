@@ -110,11 +110,14 @@ class Embedder:
         done = len(rows)
         if progress:
             progress(done, total)
-        for rows, vectors in self._map(embed, groups[1:]):
-            out[rows] = vectors
-            done += len(rows)
-            if progress:  # called on this thread: Streamlit widgets can't be updated from workers
-                progress(done, total)
+        # closing(): a page rerun that stops this loop releases the workers and the thread count now,
+        # not when the traceback that holds this frame is collected.
+        with contextlib.closing(self._map(embed, groups[1:])) as finished:
+            for rows, vectors in finished:
+                out[rows] = vectors
+                done += len(rows)
+                if progress:  # called on this thread: Streamlit widgets can't be updated from workers
+                    progress(done, total)
         return out
 
     def encode_query(self, text: str):
