@@ -4,7 +4,9 @@ Builds a Llama-shaped model from config (random weights; default hidden 512 x 8 
 so the forward pass and not the HTTP stack dominates, as with real models), starts a server for it
 with the workbench's own serve path, and streams the same greedy prompt N times both ways: through
 the ``openai`` client (stream=True) and through core.chat.generate.stream_reply in this process.
-Reports the median TTFT and decode tokens/s of each and the API's overhead.
+Reports the median TTFT and decode tokens/s of each and the API's overhead. The in-app streamer
+shows whole words, so its first piece can wait for a word boundary while the API streams token by
+token; the in-process floor (template + prefill + one token, no streamer) is reported beside them.
 
     python bench/bench_serve_latency.py [--hidden 512 --layers 8 --tokens 128 --repeats 5]
 """
@@ -46,7 +48,7 @@ def main() -> None:
     from openai import OpenAI
 
     from core import workspace
-    from core.chat.generate import GenerationSettings, stream_reply
+    from core.chat.generate import GenerationSettings, generate_reply, stream_reply
     from core.models.demo import build_demo_model
     from core.models.loading import load_base
     from core.serve import server
@@ -72,10 +74,14 @@ def main() -> None:
 
         lm = load_base(str(path))
         settings = GenerationSettings(max_new_tokens=args.tokens, temperature=0.0, repetition_penalty=1.0)
-        results = {"api": [], "local": []}
+        one_token = GenerationSettings(max_new_tokens=1, temperature=0.0, repetition_penalty=1.0)
+        results, floor = {"api": [], "local": []}, []
         for _ in range(args.repeats):  # interleaved, so both see the same machine load
             results["api"].append(timed_stream(api_pieces()))
             results["local"].append(timed_stream(stream_reply(lm, messages, settings)))
+            started = time.perf_counter()
+            generate_reply(lm, messages, one_token)
+            floor.append(time.perf_counter() - started)
     finally:
         server.stop_server(status.serve_id)
     params = sum(p.numel() for p in lm.model.parameters())
@@ -92,6 +98,9 @@ def main() -> None:
     (api_ttft, api_rate), (local_ttft, local_rate) = summary["api"], summary["local"]
     print(f"API vs in-app: TTFT {100 * (api_ttft / local_ttft - 1):+.1f} %, "
           f"throughput {100 * (api_rate / local_rate - 1):+.1f} %")
+    first = statistics.median(floor)
+    print(f"in-process floor (template + prefill + one token): {first * 1000:.1f} ms; "
+          f"the API's first token comes {1000 * (api_ttft - first):+.1f} ms after it ({100 * (api_ttft / first - 1):+.1f} %)")
 
 
 if __name__ == "__main__":
