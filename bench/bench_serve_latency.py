@@ -23,6 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 PROMPT = "Tell me about the weather today, please."
+PAUSE_S = 1.0
 
 
 def timed_stream(pieces) -> tuple[float, str, float]:
@@ -77,8 +78,13 @@ def main() -> None:
         one_token = GenerationSettings(max_new_tokens=1, temperature=0.0, repetition_penalty=1.0)
         results, floor = {"api": [], "local": []}, []
         for _ in range(args.repeats):  # interleaved, so both see the same machine load
+            # A pause before each: the OpenMP threads of the process that just generated keep spinning
+            # for a while and would slow the other one (two processes, two cores).
+            time.sleep(PAUSE_S)
             results["api"].append(timed_stream(api_pieces()))
+            time.sleep(PAUSE_S)
             results["local"].append(timed_stream(stream_reply(lm, messages, settings)))
+            time.sleep(PAUSE_S)
             started = time.perf_counter()
             generate_reply(lm, messages, one_token)
             floor.append(time.perf_counter() - started)
