@@ -84,7 +84,7 @@ class Embedder:
 
         The texts are embedded longest first, so each batch holds texts of about one length and
         little padding is computed, however they were ordered (one document after another). On a
-        CPU, groups go to one worker thread per core (see ``_cpu_workers``), and the matrix products
+        CPU, groups go to one worker thread per core (``_map``), and the matrix products
         run in bfloat16 where the CPU does bfloat16 natively (``_autocast``).
         """
         import numpy as np
