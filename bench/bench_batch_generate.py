@@ -64,7 +64,8 @@ def run_mode(mode: str, model: str, adapters: list[str], n_prompts: int, max_new
         lm.model.to(getattr(torch, dtype))
     load_seconds = time.perf_counter() - started
     models = [None, *adapters]
-    out: dict = {"mode": mode, "load_seconds": round(load_seconds, 2)}
+    weights = next(lm.model.parameters())
+    out: dict = {"mode": mode, "load_seconds": round(load_seconds, 2), "loaded_as": f"{weights.dtype} on {weights.device}"}
     t = time.perf_counter()
     if mode == "batched":
         requests = [Request(_messages(p), a) for a in models for p in prompts]
@@ -142,11 +143,12 @@ def main(argv: list[str] | None = None) -> int:
     load_before = os.getloadavg()
     report: dict = {
         "model": {"parameters": info["parameters"], "hidden_size": info["hidden_size"], "layers": info["layers"],
-                  "loaded_as": f"{args.dtype} (CPU)"},
+                  "loaded_as": None},
         "models": len(info["adapters"]) + 1, "prompts": args.prompts, "max_new_tokens": args.max_new_tokens,
     }
     if "many" in args.modes:
         batched = child("batched", info, args)
+        report["model"]["loaded_as"] = batched["loaded_as"]
         switching = child("switching", info, args)
         fresh_started, fresh_answers = time.perf_counter(), []
         for adapter in [None, *info["adapters"]]:
@@ -164,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     for mode, key in (("side", "side_by_side"), ("arena", "arena")):
         if mode in args.modes:
             panes = child(mode, info, args)
+            report["model"]["loaded_as"] = panes["loaded_as"]
             report[key] = {k: panes[k] for k in ("alone_seconds", "together_seconds", "ratio", "panes", "tokens",
                                                   "same_answer")}
     report.update({"cpu_count": os.cpu_count(), "load_average_before": [round(x, 1) for x in load_before],

@@ -13,6 +13,7 @@ token; the in-process floor (template + prefill + one token, no streamer) is rep
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -44,6 +45,7 @@ def main() -> None:
     parser.add_argument("--layers", type=int, default=8)
     parser.add_argument("--tokens", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--json", action="store_true", help="print one JSON object (for bench/gpu_check.sh)")
     args = parser.parse_args()
     os.environ["WORKBENCH_HOME"] = tempfile.mkdtemp(prefix="bench-serve-")
     from openai import OpenAI
@@ -91,22 +93,33 @@ def main() -> None:
     finally:
         server.stop_server(status.serve_id)
     params = sum(p.numel() for p in lm.model.parameters())
-    print(f"model: hidden {args.hidden} x {args.layers} layers, {params / 1e6:.1f} M params, fp32 CPU; "
-          f"{args.tokens} new tokens, median of {args.repeats}; load avg {os.getloadavg()[0]:.1f}")
-    summary = {}
-    for way, rows in results.items():
-        ttft = statistics.median(r[0] for r in rows)
-        # Both generate exactly --tokens tokens (no EOS); decode rate = the tokens after the first / their time.
-        rate = statistics.median((args.tokens - 1) / (r[2] - r[0]) for r in rows if r[2] > r[0])
-        summary[way] = (ttft, rate)
-        print(f"{way:6s} TTFT {ttft * 1000:7.1f} ms   decode {rate:6.1f} tokens/s   "
-              f"(reply {len(rows[0][1])} chars, same text both ways: {rows[0][1] == results['local'][0][1]})")
-    (api_ttft, api_rate), (local_ttft, local_rate) = summary["api"], summary["local"]
-    print(f"API vs in-app: TTFT {100 * (api_ttft / local_ttft - 1):+.1f} %, "
-          f"throughput {100 * (api_rate / local_rate - 1):+.1f} %")
-    first = statistics.median(floor)
-    print(f"in-process floor (template + prefill + one token): {first * 1000:.1f} ms; "
-          f"the API's first token comes {1000 * (api_ttft - first):+.1f} ms after it ({100 * (api_ttft / first - 1):+.1f} %)")
+    summary = {way: {"ttft_ms": round(1000 * statistics.median(r[0] for r in rows), 1),
+                     # both generate exactly --tokens tokens (no EOS): decode rate = the tokens after the first / their time
+                     "decode_tokens_per_s": round(statistics.median((args.tokens - 1) / (r[2] - r[0])
+                                                                    for r in rows if r[2] > r[0]), 1),
+                     "reply_chars": len(rows[0][1])}
+               for way, rows in results.items()}
+    api, local = summary["api"], summary["local"]
+    report = {"model": {"hidden": args.hidden, "layers": args.layers, "parameters": params,
+                        "loaded_as": f"{next(lm.model.parameters()).dtype} on {lm.device}"},
+              "tokens": args.tokens, "repeats": args.repeats, "api": api, "local": local,
+              "floor_ms": round(1000 * statistics.median(floor), 1),
+              "ttft_vs_in_app_pct": round(100 * (api["ttft_ms"] / local["ttft_ms"] - 1), 1),
+              "decode_vs_in_app_pct": round(100 * (api["decode_tokens_per_s"] / local["decode_tokens_per_s"] - 1), 1),
+              "same_text": results["api"][0][1] == results["local"][0][1], "load_average": round(os.getloadavg()[0], 1)}
+    report["api_after_floor_ms"] = round(api["ttft_ms"] - report["floor_ms"], 1)
+    if args.json:
+        print(json.dumps(report))
+        return
+    print(f"model: hidden {args.hidden} x {args.layers} layers, {params / 1e6:.1f} M params, "
+          f"{report['model']['loaded_as']}; {args.tokens} new tokens, median of {args.repeats}; "
+          f"load avg {report['load_average']}")
+    for way, row in summary.items():
+        print(f"{way:6s} TTFT {row['ttft_ms']:7.1f} ms   decode {row['decode_tokens_per_s']:6.1f} tokens/s   "
+              f"(reply {row['reply_chars']} chars, same text both ways: {report['same_text']})")
+    print(f"API vs in-app: TTFT {report['ttft_vs_in_app_pct']:+.1f} %, throughput {report['decode_vs_in_app_pct']:+.1f} %")
+    print(f"in-process floor (template + prefill + one token): {report['floor_ms']:.1f} ms; the API's first token "
+          f"comes {report['api_after_floor_ms']:+.1f} ms after it ({100 * (api['ttft_ms'] / report['floor_ms'] - 1):+.1f} %)")
 
 
 if __name__ == "__main__":
