@@ -119,10 +119,11 @@ def test_knowledge_search(app):
     box = wait_for(lambda: by_key(driver, "kb_query", "input"), 10)
     box.send_keys("political philosophy")
     box.find_element("xpath", "./ancestor::*[@data-testid='stForm']//*[@data-testid='stFormSubmitButton']//button").click()
-    text = wait_for(lambda: "hits in" in body_text(driver) and body_text(driver), 60)
+    # the caption "N hits in …" is drawn before the hits themselves: wait for the first hit
+    hit = re.compile(r"#1 · score 0\.\d{3} · wiki\.txt · chunk \d+")  # the hit and its source document
+    text = wait_for(lambda: (lambda t: t if "hits in" in t and hit.search(t) else None)(body_text(driver)), 60)
     driver.save_screenshot(str(app["shots"] / "knowledge-search.png"))
     assert not page_problems(driver)
-    assert re.search(r"#1 · score 0\.\d{3} · wiki\.txt · chunk \d+", text)  # the hit and its source document
     lines = text.splitlines()
     header = next(i for i, line in enumerate(lines) if line.startswith("#1 · score"))
     # under the header: where the hit ranked by meaning and by words (hybrid search), then the passage
