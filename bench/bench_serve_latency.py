@@ -116,7 +116,8 @@ def main() -> None:
           f"load avg {report['load_average']}")
     for way, row in summary.items():
         print(f"{way:6s} TTFT {row['ttft_ms']:7.1f} ms   decode {row['decode_tokens_per_s']:6.1f} tokens/s   "
-              f"(reply {row['reply_chars']} chars, same text both ways: {report['same_text']})")
+              f"(reply {row['reply_chars']} chars)")
+    print(f"same text both ways: {report['same_text']}")
     print(f"API vs in-app: TTFT {report['ttft_vs_in_app_pct']:+.1f} %, throughput {report['decode_vs_in_app_pct']:+.1f} %")
     print(f"in-process floor (template + prefill + one token): {report['floor_ms']:.1f} ms; the API's first token "
           f"comes {report['api_after_floor_ms']:+.1f} ms after it ({100 * (api['ttft_ms'] / report['floor_ms'] - 1):+.1f} %)")
