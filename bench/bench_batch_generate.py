@@ -24,14 +24,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
-from bench_compare import PROMPTS, log, setup  # noqa: E402 - the shared model + adapters builder
+from bench_compare import PROMPTS, run_child, setup  # noqa: E402 - the shared model + adapters builder, child runner
 
 
 def _settings(max_new_tokens: int):
@@ -95,16 +94,11 @@ def run_mode(mode: str, model: str, adapters: list[str], n_prompts: int, max_new
 
 
 def child(mode: str, info: dict, args, adapters: list[str] | None = None) -> dict:
-    cmd = [sys.executable, __file__, "--child", mode, "--workdir", args.workdir, "--prompts", str(args.prompts),
-           "--max-new-tokens", str(args.max_new_tokens), "--dtype", args.dtype,
-           "--info", json.dumps({**info, "adapters": info["adapters"] if adapters is None else adapters})]
-    env = dict(os.environ, PYTHONPATH=str(ROOT), WORKBENCH_HOME=str(Path(args.workdir) / "workspace"))
-    log(f"mode {mode} …")
-    started = time.perf_counter()
-    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
-    if out.returncode != 0:
-        raise SystemExit(f"{mode} failed:\n{out.stderr[-4000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1]) | {"wall_seconds": round(time.perf_counter() - started, 2)}
+    return run_child(mode, [sys.executable, __file__, "--child", mode, "--workdir", args.workdir,
+                            "--prompts", str(args.prompts), "--max-new-tokens", str(args.max_new_tokens),
+                            "--dtype", args.dtype,
+                            "--info", json.dumps({**info, "adapters": info["adapters"] if adapters is None else adapters})],
+                     args.workdir)
 
 
 def main(argv: list[str] | None = None) -> int:

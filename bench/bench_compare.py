@@ -148,10 +148,9 @@ def run_mode(mode: str, model: str, adapters: list[str], n_prompts: int, max_new
             "peak_rss_bytes": peak_rss_bytes(), "answers": answers}
 
 
-def child(mode: str, info: dict, args) -> dict:
-    cmd = [sys.executable, __file__, "--child", mode, "--workdir", args.workdir, "--prompts", str(args.prompts),
-           "--max-new-tokens", str(args.max_new_tokens), "--quantization", args.quantization, "--info", json.dumps(info)]
-    env = dict(os.environ, PYTHONPATH=str(ROOT), WORKBENCH_HOME=str(Path(args.workdir) / "workspace"))
+def run_child(mode: str, cmd: list[str], workdir: str) -> dict:
+    """Run one mode in a fresh process (its last stdout line is a JSON object) and time it from outside."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT), WORKBENCH_HOME=str(Path(workdir) / "workspace"))
     log(f"mode {mode} …")
     started = time.perf_counter()
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
@@ -159,6 +158,12 @@ def child(mode: str, info: dict, args) -> dict:
         raise SystemExit(f"{mode} failed:\n{out.stderr[-4000:]}")
     # wall time seen from outside: interpreter start and imports included
     return json.loads(out.stdout.strip().splitlines()[-1]) | {"wall_seconds": round(time.perf_counter() - started, 2)}
+
+
+def child(mode: str, info: dict, args) -> dict:
+    return run_child(mode, [sys.executable, __file__, "--child", mode, "--workdir", args.workdir,
+                            "--prompts", str(args.prompts), "--max-new-tokens", str(args.max_new_tokens),
+                            "--quantization", args.quantization, "--info", json.dumps(info)], args.workdir)
 
 
 def main(argv: list[str] | None = None) -> int:
