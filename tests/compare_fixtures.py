@@ -8,6 +8,7 @@ Tests point WORKBENCH_HOME at it with monkeypatch; they may add files but not de
 from __future__ import annotations
 
 import os
+from unittest import mock
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,9 +33,7 @@ def trained_workspace(tmp_path_factory) -> TrainedWorkspace:
     if "ws" in _CACHE:
         return _CACHE["ws"]
     home = tmp_path_factory.mktemp("compare_ws") / "workspace"
-    old = os.environ.get("WORKBENCH_HOME")
-    os.environ["WORKBENCH_HOME"] = str(home)
-    try:
+    with mock.patch.dict(os.environ, {"WORKBENCH_HOME": str(home)}):  # restored as it was afterwards
         from core.data.assistant import AssistantSpec, save_assistant_dataset
         from core.models.demo import build_demo_model, ensure_demo_model
         from core.train import launcher
@@ -48,11 +47,6 @@ def trained_workspace(tmp_path_factory) -> TrainedWorkspace:
         status = launcher.launch_run(config)
         final = launcher.wait_for(status.run_id, timeout=300, poll=0.5)
         assert final.status == "completed", (final.status, final.error)
-    finally:
-        if old is None:
-            os.environ.pop("WORKBENCH_HOME", None)
-        else:
-            os.environ["WORKBENCH_HOME"] = old
     _CACHE["ws"] = TrainedWorkspace(home.resolve(), status.run_id, model_path.resolve(), other.resolve())
     return _CACHE["ws"]
 

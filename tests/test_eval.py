@@ -60,6 +60,7 @@ def recipe_run(tmp_path_factory):
     """The assistant recipe as a user runs it (cpu-demo: 150 steps, checkpoints at 50/100/150) in a
     workspace of its own: the shared 20-step run is too short to have learnt the identity."""
     import os
+    from unittest import mock
 
     from core.data.assistant import AssistantSpec, save_assistant_dataset
     from core.models.demo import ensure_demo_model
@@ -67,19 +68,12 @@ def recipe_run(tmp_path_factory):
     from core.train.presets import from_preset
 
     home = tmp_path_factory.mktemp("recipe") / "workspace"
-    old = os.environ.get("WORKBENCH_HOME")
-    os.environ["WORKBENCH_HOME"] = str(home)
-    try:
+    with mock.patch.dict(os.environ, {"WORKBENCH_HOME": str(home)}):  # restored as it was afterwards
         model_path = ensure_demo_model()
         save_assistant_dataset(AssistantSpec(name="小智", author="张三", n=1000), "assistant")
         status = launcher.launch_run(from_preset("cpu-demo", model="demo-tiny", dataset="assistant"))
         final = launcher.wait_for(status.run_id, timeout=600, poll=0.5)
         assert final.status == "completed", (final.status, final.error)
-    finally:
-        if old is None:
-            os.environ.pop("WORKBENCH_HOME", None)
-        else:
-            os.environ["WORKBENCH_HOME"] = old
     return home, status.run_id, model_path
 
 

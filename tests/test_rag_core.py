@@ -127,20 +127,16 @@ def test_template_needs_both_placeholders_and_braces_in_text_are_safe():
 def mixed_kb(tmp_path_factory):
     """A base built from every sample file (one folder ingest), shared by the store tests."""
     import os
+    from unittest import mock
 
     root = tmp_path_factory.mktemp("rag_core")
     home = root / "workspace"
-    old = os.environ.get("WORKBENCH_HOME")
-    os.environ["WORKBENCH_HOME"] = str(home)
-    samples = write_samples(root / "docs")
-    store.create_kb("mixed", chunk_size=200, overlap=30)
-    events = []
-    report = store.ingest("mixed", [root / "docs"], progress=events.append)
-    yield {"home": home, "samples": samples, "report": report, "events": events, "root": root}
-    if old is None:
-        os.environ.pop("WORKBENCH_HOME", None)
-    else:
-        os.environ["WORKBENCH_HOME"] = old
+    with mock.patch.dict(os.environ, {"WORKBENCH_HOME": str(home)}):  # restored as it was afterwards
+        samples = write_samples(root / "docs")
+        store.create_kb("mixed", chunk_size=200, overlap=30)
+        events = []
+        report = store.ingest("mixed", [root / "docs"], progress=events.append)
+        yield {"home": home, "samples": samples, "report": report, "events": events, "root": root}
 
 
 @pytest.fixture()

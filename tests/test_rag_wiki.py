@@ -34,17 +34,13 @@ def recall_at(kb, questions: list[dict], k: int = 5) -> tuple[float, list[str]]:
 @pytest.fixture(scope="module")
 def wiki_kb(tmp_path_factory, peer_data_module):
     import os
+    from unittest import mock
 
     home = tmp_path_factory.mktemp("rag_wiki") / "workspace"
-    old = os.environ.get("WORKBENCH_HOME")
-    os.environ["WORKBENCH_HOME"] = str(home)
-    store.create_kb("wiki")
-    report = store.ingest("wiki", [peer_data_module / "wiki_demo.txt"])
-    yield {"home": home, "report": report, "kb": store.load_kb("wiki")}
-    if old is None:
-        os.environ.pop("WORKBENCH_HOME", None)
-    else:
-        os.environ["WORKBENCH_HOME"] = old
+    with mock.patch.dict(os.environ, {"WORKBENCH_HOME": str(home)}):  # restored as it was afterwards
+        store.create_kb("wiki")
+        report = store.ingest("wiki", [peer_data_module / "wiki_demo.txt"])
+        yield {"home": home, "report": report, "kb": store.load_kb("wiki")}
 
 
 @pytest.fixture(scope="module")
