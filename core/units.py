@@ -1,7 +1,8 @@
-"""The one place that writes sizes and durations for people: ``human_size``, ``human_duration``.
+"""The one place that writes sizes, durations and measured values for people: ``human_size``,
+``human_duration``, ``human_number``.
 
-    >>> human_size(3 * 1024**3), human_duration(3725)
-    ('3.0 GB', '1:02:05')
+    >>> human_size(3 * 1024**3), human_duration(3725), human_number(0.123456), human_number(None)
+    ('3.0 GB', '1:02:05', '0.1235', '—')
 """
 from __future__ import annotations
 
@@ -23,3 +24,10 @@ def human_duration(seconds: float | None) -> str:
         return "—"
     s = int(seconds)
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+
+
+def human_number(value: float | None, spec: str = ".4g") -> str:
+    """A measured value (a loss, a score, a step) in ``spec``; "—" when there is none (None or NaN)."""
+    if value is None or value != value:  # NaN is the one value unequal to itself
+        return "—"
+    return format(value, spec)

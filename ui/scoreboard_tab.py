@@ -157,15 +157,12 @@ def _pct(value) -> str:
 def _shown(table, present: list[str], run_id: str):
     """The board as the user reads it: checkpoints named without the run (the run is picked above),
     headers in the page's language, "—" where a model has no value (the base has no loss)."""
-    import pandas as pd
-
-    def cell(value, digits: str):
-        return "—" if value is None or pd.isna(value) else format(value, digits)
+    from core.units import human_number
 
     shown = table.drop(columns=["checkpoint"]).assign(label=table["label"].str.removeprefix(f"{run_id}/"))
-    shown["step"] = [cell(v, ".0f") for v in shown["step"]]
+    shown["step"] = [human_number(v, ".0f") for v in shown["step"]]
     for metric in present:
-        shown[metric] = [cell(v, ".4g") for v in shown[metric]]
+        shown[metric] = [human_number(v) for v in shown[metric]]
     return shown.rename(columns={"label": tr("eval.col_model"), "step": tr("eval.step"),
                                  **{m: _metric_name(m) for m in present}})
 

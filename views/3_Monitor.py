@@ -14,6 +14,7 @@ import streamlit as st
 
 from core.errors import UserError
 from core.train import metrics, runs, sweeps
+from core.units import human_number
 from core.untrusted import inert_markdown
 from ui.common import page_start, show_user_error, tr
 from ui.run_health import cost_line, price_form, stalled_warning
@@ -180,14 +181,11 @@ def sweep_pick(run_ids: list[str]) -> None:
 
 def sweep_ranking(sweep_id: str) -> None:
     st.markdown(f"#### {tr('sweep.ranking')}")
-    rows = sweeps.rank_sweep(sweep_id)
-
-    def loss(value) -> str:  # a run without eval steps has no eval loss: "—", not "None"
-        return "—" if value is None else f"{value:.4g}"
-
+    rows = sweeps.rank_sweep(sweep_id)  # a run without eval steps has no eval loss: human_number shows "—"
     st.dataframe([{"#": i + 1, tr("sweep.col_run"): runs.run_name(r["run_id"]), **{k: str(v) for k, v in r["values"].items()},
                    tr("sweep.col_state"): tr("train.state." + r["status"]), tr("sweep.col_step"): r["step"],
-                   tr("sweep.col_final_loss"): loss(r["final_loss"]), tr("sweep.col_best_eval"): loss(r["best_eval_loss"])}
+                   tr("sweep.col_final_loss"): human_number(r["final_loss"]),
+                   tr("sweep.col_best_eval"): human_number(r["best_eval_loss"])}
                   for i, r in enumerate(rows)],
                  hide_index=True, width="stretch", key="monitor_sweep_ranking")
 
